@@ -1,0 +1,28 @@
+"""Entry point of the ``sigmakit`` command."""
+
+from __future__ import annotations
+
+import click
+
+from sigmakit import __version__
+from sigmakit.cli.common import configure_logging
+from sigmakit.cli.convert import convert
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sigmakit")
+@click.option("--verbose", "-v", count=True, help="Show library warnings (-v) and debug output (-vv) on stderr.")
+def cli(verbose: int) -> None:
+    """sigmakit: Sigma rules to correct Splunk SPL, Splunk ES content and local proof."""
+    configure_logging(verbose)
+
+
+cli.add_command(convert)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Rules: finding, reading and validating Sigma rule files and their ES metadata."""
+
+from sigmakit.rules.loader import (
+    LoadedRule,
+    RuleSet,
+    detection_name,
+    find_rule_files,
+    is_rule_file,
+    is_test_file,
+    load_rule_file,
+    load_rule_text,
+    load_rules,
+)
+from sigmakit.rules.metadata import METADATA_KEY, EsMetadata, RiskObject, Schedule, ThreatObject, parse_metadata
+
+__all__ = [
+    "METADATA_KEY",
+    "EsMetadata",
+    "LoadedRule",
+    "RiskObject",
+    "RuleSet",
+    "Schedule",
+    "ThreatObject",
+    "detection_name",
+    "find_rule_files",
+    "is_rule_file",
+    "is_test_file",
+    "load_rule_file",
+    "load_rule_text",
+    "load_rules",
+    "parse_metadata",
+]
