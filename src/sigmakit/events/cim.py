@@ -1,0 +1,281 @@
+"""CIM records: the ``Endpoint.Processes`` record Splunk would build from a raw event.
+
+In Splunk, the Sysmon, Windows and CrowdStrike add-ons give each process-creation event
+CIM field names, and the CIM data model then fills its calculated fields: ``"unknown"``
+where a value is null or empty, ``process_name`` recovered from the command line when the
+add-on gave none, the integrity level in lower case. This module does the same for one
+raw event, so the ``cim`` pipeline's rule can be matched on what a tstats search over the
+data model would see.
+
+Every derivation is one row of ``DERIVATIONS``; docs/cim-records.md shows the table,
+generated from these rows (``python -m sigmakit.events.cim``), and a test keeps the two
+the same. The record's field names are ``Processes.<field>``, the names the ``cim``
+pipeline maps Sigma fields to; a test checks the two sets agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Final, Mapping
+
+from sigmakit.events.model import Event
+from sigmakit.events.sources import RAW_SOURCES
+from sigmakit.pipelines import data_source
+
+DATASET: Final = "Processes"
+UNKNOWN: Final = "unknown"
+CIM_SOURCE: Final = "cim"
+
+Fields = Mapping[str, Any]
+Rule = Callable[[Fields], "str | None"]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How one source's event gives one CIM field: a readable rule and the function."""
+
+    text: str
+    derive: Rule
+
+
+@dataclass(frozen=True)
+class CimField:
+    """One field of the Endpoint.Processes record and its derivation per raw source.
+
+    ``calculated`` fields are the data model's calculated fields: null or empty becomes
+    ``"unknown"``. Plain fields are simply absent when the source has no value.
+    ``fallback`` (for process_name and parent_process_name) is the data model's own
+    recovery from another CIM field when the add-on gave no value.
+    """
+
+    name: str
+    sources: Mapping[str, Derivation]
+    calculated: bool = False
+    fallback: tuple[str, str] | None = None  # (CIM field, description)
+
+
+# -- value helpers --------------------------------------------------------------------------
+def _value(fields: Fields, name: str) -> str | None:
+    value = fields.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def basename(path: str | None) -> str | None:
+    """The file name of a Windows path (``C:\\x\\y.exe`` and ``\\Device\\...\\y.exe`` alike)."""
+    if path is None:
+        return None
+    name = re.split(r"[\\/]", path.rstrip("\\/"))[-1]
+    return name or None
+
+
+def executable_of(command_line: str | None) -> str | None:
+    """The program a command line starts: its quoted path or first token, as a file name."""
+    if command_line is None:
+        return None
+    text = command_line.strip()
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        program = text[1:end] if end > 0 else text[1:]
+    else:
+        program = text.split(None, 1)[0] if text else ""
+    return basename(program) if program else None
+
+
+def decimal_of_hex(text: str | None) -> str | None:
+    """A Windows hexadecimal id (``0xda8``) as the decimal number the data model holds."""
+    if text is None:
+        return None
+    try:
+        return str(int(text, 16)) if text.lower().startswith("0x") else str(int(text))
+    except ValueError:
+        return text
+
+
+# Mandatory integrity level RIDs (S-1-16-<rid>) and the data model's names for them.
+INTEGRITY_LEVELS: Final = {
+    0: "untrusted",
+    4096: "low",
+    8192: "medium",
+    8448: "medium high",
+    12288: "high",
+    16384: "system",
+    20480: "protected process",
+}
+
+
+def integrity_of_rid(text: str | None) -> str | None:
+    """``S-1-16-12288`` or ``12288`` as the data model's level name (``high``)."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"(?:[sS]-1-16-)?(\d+)", text.strip())
+    if match is None:
+        return text.lower()
+    return INTEGRITY_LEVELS.get(int(match.group(1)), text.lower())
+
+
+_ZERO_HASH: Final = re.compile(r"^0+$")
+
+
+def hashes_of(fields: Fields, algorithms: tuple[tuple[str, str], ...]) -> str | None:
+    """Per-algorithm hash fields as Sysmon's ``Hashes`` text (``MD5=..,SHA256=..``).
+
+    An all-zero hash is how CrowdStrike says "not computed", so it is left out.
+    """
+    parts = []
+    for algorithm, name in algorithms:
+        value = _value(fields, name)
+        if value is not None and not _ZERO_HASH.match(value):
+            parts.append(f"{algorithm}={value}")
+    return ",".join(parts) or None
+
+
+# -- derivation rules ------------------------------------------------------------------------
+def field(name: str) -> Derivation:
+    return Derivation(f"`{name}`", lambda f: _value(f, name))
+
+
+def basename_of(name: str) -> Derivation:
+    return Derivation(f"file name of `{name}`", lambda f: basename(_value(f, name)))
+
+
+def lower_of(name: str) -> Derivation:
+    return Derivation(f"`{name}` in lower case", lambda f: (_value(f, name) or "").lower() or None)
+
+
+def decimal_of(name: str) -> Derivation:
+    return Derivation(f"`{name}` from hexadecimal to decimal", lambda f: decimal_of_hex(_value(f, name)))
+
+
+def integrity_of(name: str) -> Derivation:
+    return Derivation(
+        f"`{name}` (integrity RID) as its name: "
+        + ", ".join(f"{rid} {level}" for rid, level in INTEGRITY_LEVELS.items()),
+        lambda f: integrity_of_rid(_value(f, name)),
+    )
+
+
+def first_of(*names: str) -> Derivation:
+    def derive(fields: Fields) -> str | None:
+        for name in names:
+            value = _value(fields, name)
+            if value is not None:
+                return value
+        return None
+
+    return Derivation(" else ".join(f"`{n}`" for n in names), derive)
+
+
+def hashes(*algorithms: tuple[str, str]) -> Derivation:
+    text = ",".join(f"{a}=`{n}`" for a, n in algorithms) + " (all-zero hashes left out)"
+    return Derivation(text, lambda f: hashes_of(f, algorithms))
+
+
+SYSMON: Final = "sysmon"
+SECURITY_4688: Final = "security_4688"
+CROWDSTRIKE: Final = "crowdstrike"
+
+DERIVATIONS: Final[tuple[CimField, ...]] = (
+    CimField("dest", {SYSMON: field("Computer"), SECURITY_4688: field("Computer"),
+                      CROWDSTRIKE: first_of("ComputerName", "aid_computer_name")}, calculated=True),
+    CimField("user", {SYSMON: field("User"), SECURITY_4688: field("SubjectUserSid"),
+                      CROWDSTRIKE: first_of("UserName", "UserSid")}, calculated=True),
+    CimField("process_path", {SYSMON: field("Image"), SECURITY_4688: field("NewProcessName"),
+                              CROWDSTRIKE: field("ImageFileName")}),
+    CimField("process_name", {SYSMON: basename_of("Image"), SECURITY_4688: basename_of("NewProcessName"),
+                              CROWDSTRIKE: basename_of("ImageFileName")},
+             calculated=True, fallback=("process", "the program named at the start of `process`")),
+    CimField("process", {SYSMON: field("CommandLine"), SECURITY_4688: field("CommandLine"),
+                         CROWDSTRIKE: field("CommandLine")}, calculated=True),
+    CimField("original_file_name", {SYSMON: field("OriginalFileName"),
+                                    CROWDSTRIKE: field("OriginalFilename")}, calculated=True),
+    CimField("process_id", {SYSMON: field("ProcessId"), SECURITY_4688: decimal_of("NewProcessId"),
+                            CROWDSTRIKE: field("RawProcessId")}),
+    CimField("process_guid", {SYSMON: field("ProcessGuid")}),
+    CimField("process_current_directory", {SYSMON: field("CurrentDirectory")}),
+    CimField("process_integrity_level", {SYSMON: lower_of("IntegrityLevel"),
+                                         SECURITY_4688: integrity_of("MandatoryLabel"),
+                                         CROWDSTRIKE: integrity_of("IntegrityLevel")}),
+    CimField("process_hash", {SYSMON: field("Hashes"),
+                              CROWDSTRIKE: hashes(("MD5", "MD5HashData"), ("SHA1", "SHA1HashData"),
+                                                  ("SHA256", "SHA256HashData"))}),
+    CimField("parent_process_path", {SYSMON: field("ParentImage"), SECURITY_4688: field("ParentProcessName")}),
+    CimField("parent_process_name", {SYSMON: basename_of("ParentImage"),
+                                     SECURITY_4688: basename_of("ParentProcessName"),
+                                     CROWDSTRIKE: field("ParentBaseFileName")},
+             calculated=True, fallback=("parent_process", "the program named at the start of `parent_process`")),
+    CimField("parent_process", {SYSMON: field("ParentCommandLine")}, calculated=True),
+    CimField("parent_process_id", {SYSMON: field("ParentProcessId"), SECURITY_4688: decimal_of("ProcessId"),
+                                   CROWDSTRIKE: field("ParentProcessId")}),
+    CimField("parent_process_guid", {SYSMON: field("ParentProcessGuid")}),
+)
+
+
+# -- records ----------------------------------------------------------------------------------
+def is_process_creation(fields: Fields, source: str) -> bool:
+    """Whether a raw event of *source* is a process-creation event, by that source's own
+    base search (``source``/``sourcetype``/... and the event code of ``process_creation``)."""
+    described = data_source(source)
+    conditions: dict[str, Any] = dict(described.base_conditions)
+    if described.event_code_field:
+        conditions[described.event_code_field] = described.event_code("process_creation")
+    for name, expected in conditions.items():
+        allowed = expected if isinstance(expected, list) else [expected]
+        value = _value(fields, name)
+        # Splunk compares field values without regard to case.
+        if value is None or value.lower() not in {str(a).lower() for a in allowed}:
+            return False
+    return True
+
+
+def cim_fields(fields: Fields, source: str) -> dict[str, Any]:
+    """The ``Processes.*`` fields (plus ``_time``) for a raw process event of *source*."""
+    record: dict[str, str] = {}
+    for cim_field in DERIVATIONS:
+        derivation = cim_field.sources.get(source)
+        value = derivation.derive(fields) if derivation else None
+        if value is None and cim_field.fallback is not None:
+            value = executable_of(record.get(cim_field.fallback[0]))
+        if value is None and cim_field.calculated:
+            value = UNKNOWN
+        if value is not None:
+            record[cim_field.name] = value
+    result: dict[str, Any] = {f"{DATASET}.{name}": value for name, value in record.items()}
+    if "_time" in fields:
+        result["_time"] = fields["_time"]
+    return result
+
+
+def to_cim_record(event: Event) -> Event | None:
+    """The CIM record of a raw process-creation event, or None for any other event."""
+    source = event.source
+    if source not in RAW_SOURCES or not is_process_creation(event.fields, source):
+        return None
+    return Event(cim_fields(event.fields, source), event.file, event.line, event.record_id, CIM_SOURCE)
+
+
+# -- documentation ------------------------------------------------------------------------------
+def derivation_table() -> str:
+    """The Markdown table of every derivation (docs/cim-records.md holds this text)."""
+    titles = {s: data_source(s).title for s in RAW_SOURCES}
+    lines = [
+        "| `Processes.` field | " + " | ".join(titles[s] for s in RAW_SOURCES) + " | when there is no value |",
+        "|---|" + "---|" * len(RAW_SOURCES) + "---|",
+    ]
+    for cim_field in DERIVATIONS:
+        cells = [cim_field.sources[s].text if s in cim_field.sources else "(none)" for s in RAW_SOURCES]
+        empty = []
+        if cim_field.fallback is not None:
+            empty.append(cim_field.fallback[1])
+        empty.append(f'"{UNKNOWN}"' if cim_field.calculated else "absent")
+        lines.append(f"| `{cim_field.name}` | " + " | ".join(cells) + " | " + ", else ".join(empty) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(derivation_table(), end="")
