@@ -6,6 +6,7 @@ import click
 
 from sigmakit import __version__
 from sigmakit.cli.common import configure_logging
+from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
 
 
@@ -17,6 +18,7 @@ def cli(verbose: int) -> None:
     configure_logging(verbose)
 
 
+cli.add_command(check)
 cli.add_command(convert)
 
 
