@@ -8,7 +8,7 @@ raw event, so the ``cim`` pipeline's rule can be matched on what a tstats search
 data model would see.
 
 Every derivation is one row of ``DERIVATIONS``; docs/cim-records.md shows the table,
-generated from these rows (``python -m sigmakit.events.cim``), and a test keeps the two
+generated from these rows (``scripts/generate_docs.py``), and a test keeps the two
 the same. The record's field names are ``Processes.<field>``, the names the ``cim``
 pipeline maps Sigma fields to; a test checks the two sets agree.
 """
@@ -153,11 +153,7 @@ def decimal_of(name: str) -> Derivation:
 
 
 def integrity_of(name: str) -> Derivation:
-    return Derivation(
-        f"`{name}` (integrity RID) as its name: "
-        + ", ".join(f"{rid} {level}" for rid, level in INTEGRITY_LEVELS.items()),
-        lambda f: integrity_of_rid(_value(f, name)),
-    )
+    return Derivation(f"level name of the integrity RID in `{name}`", lambda f: integrity_of_rid(_value(f, name)))
 
 
 def first_of(*names: str) -> Derivation:
@@ -235,17 +231,19 @@ def is_process_creation(fields: Fields, source: str) -> bool:
 
 def cim_fields(fields: Fields, source: str) -> dict[str, Any]:
     """The ``Processes.*`` fields (plus ``_time``) for a raw process event of *source*."""
-    record: dict[str, str] = {}
+    # 1. what the add-on supplies; 2. the data model's recovery from other fields;
+    # 3. "unknown" for calculated fields still empty.
+    record: dict[str, str | None] = {}
     for cim_field in DERIVATIONS:
         derivation = cim_field.sources.get(source)
-        value = derivation.derive(fields) if derivation else None
-        if value is None and cim_field.fallback is not None:
-            value = executable_of(record.get(cim_field.fallback[0]))
-        if value is None and cim_field.calculated:
-            value = UNKNOWN
-        if value is not None:
-            record[cim_field.name] = value
-    result: dict[str, Any] = {f"{DATASET}.{name}": value for name, value in record.items()}
+        record[cim_field.name] = derivation.derive(fields) if derivation else None
+    for cim_field in DERIVATIONS:
+        if record[cim_field.name] is None and cim_field.fallback is not None:
+            record[cim_field.name] = executable_of(record[cim_field.fallback[0]])
+    for cim_field in DERIVATIONS:
+        if record[cim_field.name] is None and cim_field.calculated:
+            record[cim_field.name] = UNKNOWN
+    result: dict[str, Any] = {f"{DATASET}.{name}": value for name, value in record.items() if value is not None}
     if "_time" in fields:
         result["_time"] = fields["_time"]
     return result
@@ -274,8 +272,30 @@ def derivation_table() -> str:
             empty.append(cim_field.fallback[1])
         empty.append(f'"{UNKNOWN}"' if cim_field.calculated else "absent")
         lines.append(f"| `{cim_field.name}` | " + " | ".join(cells) + " | " + ", else ".join(empty) + " |")
+    lines += ["", "Integrity level names by RID (`S-1-16-<RID>` in 4688, the bare number in CrowdStrike): "
+              + ", ".join(f"{rid} `{level}`" for rid, level in INTEGRITY_LEVELS.items()) + "."]
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
-    print(derivation_table(), end="")
+CIM_PAGE_INTRO: Final = """\
+# CIM records: `Endpoint.Processes` from raw events
+
+With `--source cim`, sigmakit reads raw process-creation events of the three raw sources
+(Sysmon event 1, Security 4688, CrowdStrike ProcessRollup2) and turns each into the
+record the Splunk add-ons and the CIM data model would put in `Endpoint.Processes`; the
+`cim` pipeline's rule is matched on those records, with the field names a tstats search
+uses (`Processes.<field>`). Other events give no record and are counted as skipped.
+
+Calculated fields of the data model (`dest`, `user`, `process`, `parent_process`,
+`original_file_name`, `process_name`, `parent_process_name`) are `"unknown"` when the
+source has no value, as in Splunk; plain fields are then absent. `_time` is kept.
+
+This table is generated from `sigmakit/events/cim.py` (`python scripts/generate_docs.py`);
+a test fails when it drifts.
+
+"""
+
+
+def cim_page() -> str:
+    """docs/cim-records.md."""
+    return CIM_PAGE_INTRO + derivation_table()

@@ -47,6 +47,10 @@ _SNIFF_BYTES: Final = 4096
 NOT_CIM: Final = "not a process-creation event of sysmon, security_4688 or crowdstrike (no CIM record)"
 
 
+class UnknownFormatError(ValueError):
+    """The file's content is none of the formats the readers take."""
+
+
 class Format(str, Enum):
     EVTX = "evtx"
     XML_LINES = "XmlWinEventLog lines"
@@ -139,6 +143,8 @@ class EventReader:
                 event = self._event_of(record, file)
                 if event is not None:
                     yield event
+        except UnknownFormatError as error:
+            self.log.add_problem(file, None, str(error))
         except StructureError as error:
             self.log.add_problem(file, error.line, f"{error}; the rest of the file is not read")
         except UnicodeDecodeError as error:
@@ -151,7 +157,7 @@ class EventReader:
             kind = sniff_format(stream)
             logger.debug("%s: %s", path, kind.value if kind else "unknown format")
             if kind is None:
-                raise OSError("not an event file sigmakit reads (.evtx, Windows event XML or JSON)")
+                raise UnknownFormatError("not an event file sigmakit reads (.evtx, Windows event XML or JSON)")
             if kind is Format.EVTX:
                 yield from evtx_records(path)
             elif kind is Format.XML_LINES:
