@@ -11,6 +11,7 @@ from sigmakit.errors import (
     PipelineError,
     RefusedError,
     RuleError,
+    RuleTestError,
     SigmakitError,
     UsageError,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "PipelineError",
     "RefusedError",
     "RuleError",
+    "RuleTestError",
     "SigmakitError",
     "UsageError",
     "__version__",

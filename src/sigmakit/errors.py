@@ -64,6 +64,10 @@ class MetadataError(RuleError):
     """A rule's Splunk ES metadata block is missing a key or holds a wrong value."""
 
 
+class RuleTestError(SigmakitError):
+    """A rule-test file that is missing, empty or not in the rule-test format."""
+
+
 class UsageError(SigmakitError):
     """The caller asked for something that does not exist (an unknown target, say)."""
 

@@ -21,7 +21,9 @@ import io
 import logging
 from enum import Enum
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Iterable, Iterator, Mapping
+from typing import Any, BinaryIO, Callable, Final, Iterable, Iterator, Mapping
+
+import orjson
 
 from sigmakit.errors import UsageError
 from sigmakit.events.cim import to_cim_record
@@ -136,10 +138,26 @@ class EventReader:
 
     def read_file(self, path: str | Path) -> Iterator[Event]:
         file_path = Path(path)
-        file = str(file_path)
         self.log.files += 1
+        yield from self._guarded(str(file_path), lambda: self._records(file_path))
+
+    def read_text(self, text: str, name: str) -> Iterator[Event]:
+        """Events from event text held in memory (XML or JSON), reported as file *name*."""
+        self.log.files += 1
+        yield from self._guarded(name, lambda: _stream_records(io.BytesIO(text.encode("utf-8")), None))
+
+    def read_objects(self, objects: Iterable[tuple[Mapping[str, Any], int]], name: str) -> Iterator[Event]:
+        """Events from JSON-like maps with their line (inline events of a rule test)."""
+        self.log.files += 1
+        for document, line in objects:
+            raw = orjson.dumps(document, default=str).decode("utf-8")
+            event = self.event_from_fields(fields_of_json(document), raw, name, line)
+            if event is not None:
+                yield event
+
+    def _guarded(self, file: str, records: Callable[[], Iterator[XmlRecord | JsonRecord]]) -> Iterator[Event]:
         try:
-            for record in self._records(file_path):
+            for record in records():
                 event = self._event_of(record, file)
                 if event is not None:
                     yield event
@@ -154,20 +172,8 @@ class EventReader:
 
     def _records(self, path: Path) -> Iterator[XmlRecord | JsonRecord]:
         with _open(path) as stream:
-            kind = sniff_format(stream)
-            logger.debug("%s: %s", path, kind.value if kind else "unknown format")
-            if kind is None:
-                raise UnknownFormatError("not an event file sigmakit reads (.evtx, Windows event XML or JSON)")
-            if kind is Format.EVTX:
-                yield from evtx_records(path)
-            elif kind is Format.XML_LINES:
-                yield from xml_lines(stream)
-            elif kind is Format.XML_DOCUMENT:
-                yield from xml_document(stream)
-            elif kind is Format.JSON_LINES:
-                yield from json_lines(stream)
-            else:
-                yield from json_stream(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+            yield from _stream_records(stream, path)
+
 
     # -- records --------------------------------------------------------------------------
     def _event_of(self, record: XmlRecord | JsonRecord, file: str) -> Event | None:
@@ -203,6 +209,23 @@ class EventReader:
             event = record
         self.log.count_event(event)
         return event
+
+
+def _stream_records(stream: BinaryIO, path: Path | None) -> Iterator[XmlRecord | JsonRecord]:
+    kind = sniff_format(stream)
+    logger.debug("%s: %s", path, kind.value if kind else "unknown format")
+    if kind is None or (kind is Format.EVTX and path is None):
+        raise UnknownFormatError("not an event file sigmakit reads (.evtx, Windows event XML or JSON)")
+    if kind is Format.EVTX:
+        yield from evtx_records(path)  # type: ignore[arg-type]
+    elif kind is Format.XML_LINES:
+        yield from xml_lines(stream)
+    elif kind is Format.XML_DOCUMENT:
+        yield from xml_document(stream)
+    elif kind is Format.JSON_LINES:
+        yield from json_lines(stream)
+    else:
+        yield from json_stream(io.TextIOWrapper(stream, encoding="utf-8-sig"))
 
 
 def fields_of_json(document: Mapping[str, Any]) -> dict[str, Any]:
