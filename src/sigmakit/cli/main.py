@@ -9,6 +9,7 @@ from sigmakit.cli.common import configure_logging
 from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
 from sigmakit.cli.listing import list_command
+from sigmakit.cli.rule_tests import test_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +23,7 @@ def cli(verbose: int) -> None:
 cli.add_command(check)
 cli.add_command(convert)
 cli.add_command(list_command)
+cli.add_command(test_command)
 
 
 def main() -> None:
