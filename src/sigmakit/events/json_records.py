@@ -63,17 +63,22 @@ def fields_from_object(document: Mapping[str, Any]) -> dict[str, Any]:
     (``tags``), and objects inside a list give ``name{}.key``. Values become text.
     """
     fields: dict[str, Any] = {}
-    _flatten(document, "", fields)
+    for key, value in document.items():
+        if type(value) is str and key not in fields:  # the common case, kept fast
+            fields[key] = value
+        else:
+            _flatten(value, str(key), fields)
     return fields
 
 
 def _flatten(value: Any, name: str, fields: dict[str, Any]) -> None:
-    if isinstance(value, Mapping):
+    # JSON parsers give dicts and lists; plain type checks keep this loop cheap.
+    if isinstance(value, dict):
         for key, item in value.items():
-            _flatten(item, f"{name}.{key}" if name else str(key), fields)
+            _flatten(item, f"{name}.{key}", fields)
     elif isinstance(value, list):
         for item in value:
-            if isinstance(item, (Mapping, list)):
+            if isinstance(item, (dict, list)):
                 _flatten(item, f"{name}{{}}", fields)
             else:
                 _add_value(fields, name, item)

@@ -182,7 +182,7 @@ class EventReader:
             return None
         if isinstance(record, XmlRecord):
             fields = record.fields or {}
-        elif isinstance(record.value, Mapping):
+        elif isinstance(record.value, dict):
             fields = fields_of_json(record.value)
         else:
             self.log.add_problem(file, record.position, f"a JSON event must be an object, not {type(record.value).__name__}")

@@ -50,7 +50,8 @@ def _braced(name: str, value: str) -> str:
 
 
 def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """An element's tag without its namespace ("" for comments and the like)."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 # -- XML ---------------------------------------------------------------------------------
@@ -60,8 +61,7 @@ def fields_from_element(event: etree._Element) -> dict[str, Any]:
     for section in event:
         name = _local(section.tag)
         if name == "System":
-            for child in section:
-                _put_all(fields, _system_element(child))
+            _put_all(fields, _system_elements(section))
         elif name == "EventData":
             _put_all(fields, _event_data_elements(section))
         elif name == "UserData":
@@ -69,24 +69,27 @@ def fields_from_element(event: etree._Element) -> dict[str, Any]:
     return fields
 
 
-def _system_element(element: etree._Element) -> Iterator[tuple[str, str]]:
-    tag = _local(element.tag)
-    if not tag:
-        return
-    text = (element.text or "").strip()
-    if text:
-        yield tag, text
-    for attribute, value in element.attrib.items():
-        yield f"{tag}_{_local(attribute)}", value
-
-
-def _event_data_elements(section: etree._Element) -> Iterator[tuple[str, str]]:
+def _system_elements(section: etree._Element) -> Iterator[tuple[str, str]]:
     for element in section:
         tag = _local(element.tag)
         if not tag:
             continue
-        name = element.get("Name") if tag == "Data" else tag
-        yield (name or "Data"), element.text or ""
+        text = (element.text or "").strip()
+        if text:
+            yield tag, text
+        for attribute, value in element.attrib.items():
+            yield f"{tag}_{_local(attribute)}", value
+
+
+def _event_data_elements(section: etree._Element) -> Iterator[tuple[str, str]]:
+    # The hot loop of XML reading (one pass per Data element): plain string operations.
+    for element in section:
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        tag = tag.rpartition("}")[2]
+        name = (element.get("Name") or "Data") if tag == "Data" else tag
+        yield name, element.text or ""
 
 
 def _leaf_elements(section: etree._Element) -> Iterator[tuple[str, str]]:
@@ -98,7 +101,9 @@ def _leaf_elements(section: etree._Element) -> Iterator[tuple[str, str]]:
 
 def _put_all(fields: dict[str, Any], pairs: Iterator[tuple[str, str]]) -> None:
     for name, value in pairs:
-        _put(fields, name, _braced(name, value))
+        if name.endswith("Guid"):
+            value = _braced(name, value)
+        _put(fields, name, value)
 
 
 def _put(fields: dict[str, Any], name: str, value: Any) -> None:
@@ -114,7 +119,7 @@ def _put(fields: dict[str, Any], name: str, value: Any) -> None:
 def is_nested_windows_json(document: Mapping[str, Any]) -> bool:
     """True for the ``{"Event": {"System": ..., ...}}`` shape EVTX exporters write."""
     event = document.get("Event")
-    return isinstance(event, Mapping) and isinstance(event.get("System"), Mapping)
+    return isinstance(event, dict) and isinstance(event.get("System"), dict)
 
 
 def fields_from_json(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,10 +129,10 @@ def fields_from_json(document: Mapping[str, Any]) -> dict[str, Any]:
     for tag, value in event["System"].items():
         _put_all(fields, _system_json(tag, value))
     event_data = event.get("EventData")
-    if isinstance(event_data, Mapping):
+    if isinstance(event_data, dict):
         _put_all(fields, _event_data_json(event_data))
     user_data = event.get("UserData")
-    if isinstance(user_data, Mapping):
+    if isinstance(user_data, dict):
         _put_all(fields, _leaf_json(user_data))
     return fields
 
@@ -135,7 +140,7 @@ def fields_from_json(document: Mapping[str, Any]) -> dict[str, Any]:
 def _system_json(tag: str, value: Any) -> Iterator[tuple[str, str]]:
     if value is None:
         return
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         yield tag, text_of(value)
         return
     if _TEXT in value and value[_TEXT] is not None:
@@ -149,7 +154,7 @@ def _event_data_json(event_data: Mapping[str, Any]) -> Iterator[tuple[str, str]]
     for name, value in event_data.items():
         if name == _ATTRIBUTES or value is None:
             continue
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             value = value.get(_TEXT)
             if value is None:
                 continue
@@ -164,7 +169,7 @@ def _leaf_json(block: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for name, value in block.items():
         if name == _ATTRIBUTES or value is None:
             continue
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             yield from _leaf_json(value)
         elif not isinstance(value, list):
             yield name, text_of(value)
