@@ -8,7 +8,6 @@ same fields. A record's position is its record number in the file; its EventReco
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Final, Iterator
@@ -16,8 +15,6 @@ from typing import Final, Iterator
 import evtx
 
 from sigmakit.events.xml_records import XmlRecord, parse_event_text
-
-logger = logging.getLogger(__name__)
 
 EVTX_MAGIC: Final = b"ElfFile\x00"
 _DECLARATION_END: Final = "?>"

@@ -21,9 +21,9 @@ from sigmakit.events.windows import text_of
 CHUNK_CHARS: Final = 1 << 20
 
 _WHITESPACE: Final = " \t\r\n"
-# Inside a value: the characters that change nesting (strings are skipped whole).
-_STRUCTURE: Final = re.compile(r'[{}\[\]"]')
-_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# Inside a value: a whole string, a bracket, or a lone quote (a string the buffer cuts).
+_TOKEN: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|"', re.DOTALL)
+_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _SCALAR_END: Final = re.compile(r"[,\]}\s]")
 
 
@@ -160,20 +160,20 @@ class _Scanner:
             return self._scalar_end()
         depth, index = 0, 0
         while True:
-            found = _STRUCTURE.search(self.buffer, index)
-            if found is None:
+            for token in _TOKEN.finditer(self.buffer, index):
+                char = token.group()
+                if char == '"':  # a string cut by the end of the buffer
+                    index = token.start()
+                    break
+                if char[0] == '"':
+                    continue
+                depth += 1 if char in "{[" else -1
+                if depth == 0:
+                    return token.end()
+            else:
                 index = len(self.buffer)
-                if not self._fill():
-                    raise StructureError("the text ends inside a JSON value", self.line)
-                continue
-            char = found.group()
-            if char == '"':
-                index = self._string_end(found.start())
-                continue
-            depth += 1 if char in "{[" else -1
-            index = found.end()
-            if depth == 0:
-                return index
+            if not self._fill():
+                raise StructureError("the text ends inside a JSON value", self.line)
 
     def _string_end(self, start: int) -> int:
         while True:

@@ -33,11 +33,6 @@ class Event:
     record_id: int | None = None
     source: str | None = None
 
-    @property
-    def location(self) -> str:
-        """``file:line`` (the line, or the record number for formats without lines)."""
-        return f"{self.file}:{self.line}"
-
 
 @dataclass(frozen=True, slots=True)
 class ReadProblem:
@@ -78,7 +73,7 @@ class ReadLog:
         if len(self.problems) < MAX_KEPT_PROBLEMS:
             self.problems.append(ReadProblem(file, line, reason))
 
-    def add_skipped(self, file: str, line: int | None, reason: str) -> None:
+    def add_skipped(self, reason: str) -> None:
         """A record read fine but not usable for the run (counted per reason)."""
         self.skipped[reason] += 1
 

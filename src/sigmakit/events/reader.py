@@ -204,7 +204,7 @@ class EventReader:
         if self.source == CIM:
             record = to_cim_record(event)
             if record is None:
-                self.log.add_skipped(file, position, NOT_CIM)
+                self.log.add_skipped(NOT_CIM)
                 return None
             event = record
         self.log.count_event(event)
