@@ -6,6 +6,7 @@ import click
 
 from sigmakit import __version__
 from sigmakit.cli.common import configure_logging
+from sigmakit.cli.build import build
 from sigmakit.cli.convert import convert
 
 
@@ -18,6 +19,7 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(convert)
+cli.add_command(build)
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ from urllib.parse import quote
 from sigmakit import __version__
 from sigmakit.conversion import ConversionResult, Converter, Status
 from sigmakit.errors import Location, OutputError, RefusedError, UsageError
-from sigmakit.output.conf import ConfFile, Stanza, read_conf, single_line, write_conf
+from sigmakit.output.conf import ConfFile, Stanza, check_value, read_conf, single_line, write_conf
 from sigmakit.output.macros import HELPER_MACRO_STANZAS, macro_calls, macros_conf
 from sigmakit.output.savedsearches import (
     CorrelationSearch,
@@ -47,7 +47,7 @@ from sigmakit.output.savedsearches import (
 )
 from sigmakit.output.stories import analyticstories_conf
 from sigmakit.pipelines import TARGETS
-from sigmakit.rules import RuleSet
+from sigmakit.rules import LoadedRule, RuleSet
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,12 @@ def plan_app(rules: RuleSet, targets: Sequence[str] = TARGETS, settings: AppSett
             result = converter.convert(rule, target)
             if result.status is Status.CONVERTED:
                 try:
-                    check_fields(rule, target)
-                except RefusedError as error:
+                    check_writable(rule, target, result)
+                except (RefusedError, OutputError) as error:
                     result = dataclasses.replace(result, status=Status.REFUSED, query=None, error=error.message)
             build.results.append(result)
             if result.status is Status.CONVERTED:
-                domain = (rule.metadata.security_domain if rule.metadata else "endpoint")
+                domain = rule.metadata.security_domain if rule.metadata else "endpoint"
                 build.searches.append(CorrelationSearch(rule, result, names.name(rule.title, target, domain)))
     header = _header(settings)
     files = {
@@ -124,6 +124,14 @@ def plan_app(rules: RuleSet, targets: Sequence[str] = TARGETS, settings: AppSett
     check_macro_calls(build)
     logger.info("planned app %s: %d correlation searches", settings.name, len(build.searches))
     return build
+
+
+def check_writable(rule: LoadedRule, target: str, result: ConversionResult) -> None:
+    """Raise if a converted pair cannot become a correlation search (fields ES reads, .conf values)."""
+    check_fields(rule, target)
+    check_value(result.query or "", f"the {target} search")
+    for name, definition in result.macros.items():
+        check_value(definition, f"the definition of macro {name}")
 
 
 def check_macro_calls(build: AppBuild) -> None:
