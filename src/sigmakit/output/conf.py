@@ -87,11 +87,14 @@ def single_line(text: str) -> str:
     """Prose made fit for a one-line .conf value, keeping its words.
 
     Every run of whitespace (line breaks included) becomes one space, other control
-    characters become spaces too, whitespace before ``;`` goes (the parser library would read `` ;`` as
-    a comment), and a final backslash, which would continue the line, gets a ``.`` after it.
+    characters become spaces too, whitespace before ``;`` goes (the parser library would
+    read `` ;`` as a comment), a text of just ``""`` is empty (that is how it reads back),
+    and a final backslash, which would continue the line, gets a ``.`` after it.
     """
     text = re.sub(r"\s+", " ", _FORBIDDEN.sub(" ", text))
     text = text.replace(" ;", ";").strip()
+    if text == '""':  # read as an empty value
+        return ""
     return f"{text}." if text.endswith("\\") else text
 
 
