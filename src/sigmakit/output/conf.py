@@ -116,7 +116,9 @@ def check_value(value: str, where: str) -> None:
         if line.endswith("\\"):
             raise OutputError(f"{part}: ends with a backslash, which would continue the .conf line")
         if number > 1 and (not line or _CONTINUATION_START.match(line)):
-            raise OutputError(f"{part}: is empty or starts like a comment or stanza, which a continued .conf line cannot")
+            raise OutputError(
+                f"{part}: is empty or starts like a comment or stanza, which a continued .conf line cannot"
+            )
 
 
 def check_conf(conf: ConfFile) -> None:

@@ -91,7 +91,9 @@ def macros_conf(searches: Iterable[CorrelationSearch], header: tuple[str, ...] =
         for name, definition in sorted(search.result.macros.items()):
             description = single_line(f"Selection of the detection {search.rule.title}, as a macro.")
             add(Macro(name, definition, description), owner)
-    ordered = sorted(macros.values(), key=lambda item: (item[0].stanza_name in HELPER_MACRO_STANZAS, item[0].stanza_name))
+    # The rules' own macros first, alphabetically; the helpers last.
+    ordered = sorted(macros.values(), key=lambda item: (item[0].stanza_name in HELPER_MACRO_STANZAS,
+                                                        item[0].stanza_name))
     return ConfFile("default/macros.conf", tuple(m.stanza() for m, _ in ordered), header)
 
 
