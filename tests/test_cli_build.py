@@ -10,12 +10,7 @@ from sigmakit.cli.main import cli
 from sigmakit.output.conf import read_conf
 
 from conftest import DISKSHADOW, PROJECT, RULES
-
-REFUSED_RULE = (
-    "title: Needs Original Name\nid: 22222222-2222-2222-2222-222222222222\n"
-    "logsource:\n    category: process_creation\n    product: windows\n"
-    "detection:\n    sel:\n        OriginalFileName: x.exe\n    condition: sel\n"
-)
+from test_cli_convert import REFUSED_RULE
 
 
 def run(*args: str):
