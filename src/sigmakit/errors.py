@@ -68,6 +68,11 @@ class RuleTestError(SigmakitError):
     """A rule-test file that is missing, empty or not in the rule-test format."""
 
 
+class OutputError(SigmakitError):
+    """sigmakit could not write what was asked (a .conf value it cannot represent, a file
+    that does not read back as written, a folder it cannot replace)."""
+
+
 class UsageError(SigmakitError):
     """The caller asked for something that does not exist (an unknown target, say)."""
 
