@@ -178,7 +178,7 @@ CROWDSTRIKE: Final = "crowdstrike"
 
 DERIVATIONS: Final[tuple[CimField, ...]] = (
     CimField("dest", {SYSMON: field("Computer"), SECURITY_4688: field("Computer"),
-                      CROWDSTRIKE: first_of("ComputerName", "aid_computer_name")}, calculated=True),
+                      CROWDSTRIKE: first_of("aid_computer_name", "ComputerName")}, calculated=True),
     CimField("user", {SYSMON: field("User"), SECURITY_4688: field("SubjectUserSid"),
                       CROWDSTRIKE: first_of("UserName", "UserSid")}, calculated=True),
     CimField("process_path", {SYSMON: field("Image"), SECURITY_4688: field("NewProcessName"),
