@@ -19,6 +19,8 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import shutil
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Final, Iterable, Iterator, Mapping
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 EVENT_FILE_SUFFIXES: Final = (".xml", ".evtx", ".json", ".jsonl", ".ndjson", ".log", ".gz")
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _SNIFF_BYTES: Final = 4096
+SPOOL_BYTES: Final = 16 << 20
 NOT_CIM: Final = "not a process-creation event of sysmon, security_4688 or crowdstrike (no CIM record)"
 
 
@@ -140,6 +143,18 @@ class EventReader:
         file_path = Path(path)
         self.log.files += 1
         yield from self._guarded(str(file_path), lambda: self._records(file_path))
+
+    def read_stream(self, stream: BinaryIO, name: str) -> Iterator[Event]:
+        """Events from a stream that may not seek (standard input), reported as file *name*.
+
+        The format is recognised from the start of the data, so the stream is first copied
+        to a spooled temporary file (in memory up to SPOOL_BYTES, then on disk).
+        """
+        self.log.files += 1
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            shutil.copyfileobj(stream, spool)
+            spool.seek(0)
+            yield from self._guarded(name, lambda: _stream_records(spool, None))  # type: ignore[arg-type]
 
     def read_text(self, text: str, name: str) -> Iterator[Event]:
         """Events from event text held in memory (XML or JSON), reported as file *name*."""
