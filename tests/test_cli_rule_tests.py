@@ -49,7 +49,7 @@ def test_a_wrong_expected_count_fails_readably_and_junit_shows_it(tmp_path: Path
     junit = tmp_path / "junit.xml"
     code, out, err = run("test", str(folder), "--junit", str(junit))
     assert code == 1
-    assert f"  FAIL  [security_4688] 4688 - atomic -S run and /s run: 2 of 3 hit(s)" in out
+    assert "  FAIL  [security_4688] 4688 - atomic -S run and /s run: 2 of 3 hit(s)" in out
     events = folder / "events" / "windows_diskshadow_proxy_execution" / "security_4688_positives.xml"
     message = (f"expected 3 hit(s), got 2 (of 2 event(s)); matched: {events}:1 (EventRecordID 88101), "
                f"{events}:2 (EventRecordID 88102)")

@@ -214,7 +214,12 @@ class EventReader:
         if self._forced is not None and detected is not None and detected != self._forced:
             self.log.count_mismatch(self._forced, detected)
         self._catalog.add_index_fields(fields, raw, file, detected, self._forced)
-        source = self._forced or (GENERIC_SOURCE if self.source == GENERIC_SOURCE else detected or GENERIC_SOURCE)
+        if self._forced is not None:
+            source = self._forced
+        elif self.source == GENERIC_SOURCE:
+            source = GENERIC_SOURCE
+        else:
+            source = detected or GENERIC_SOURCE
         event = Event(fields, file, position, _record_id(fields), source)
         if self.source == CIM:
             record = to_cim_record(event)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final, Iterable
 
 from sigmakit.events import Event, ReadLog, read_events
+from sigmakit.matching import Hit
 from sigmakit.rules import LoadedRule, load_rule_file, load_rules
 from sigmakit.verification.source_matching import SourceMatcher
 
@@ -45,7 +46,7 @@ def event_files(data: Path) -> list[Path]:
 def file_hits(rules: list[LoadedRule], path: Path, source: str) -> FileHits:
     log = ReadLog()
     matcher = SourceMatcher(rules)
-    hits = tuple(hit.event for hit in matcher.match(read_events([path], source, log)) if hasattr(hit, "event"))
+    hits = tuple(hit.event for hit in matcher.match(read_events([path], source, log)) if isinstance(hit, Hit))
     return FileHits(path, source, log.event_count, hits, log.problem_count)
 
 
@@ -117,7 +118,7 @@ def regression_hits(data: Path, corpus: Path) -> list[RegressionCase]:
         pairs = by_file.get(case.source_file, [])
         for reading, position in (("xml/sysmon", 0), ("json/auto", 1)):
             matcher = SourceMatcher(rules)
-            case.hits[reading] = sum(1 for hit in matcher.match(p[position] for p in pairs) if hasattr(hit, "event"))
+            case.hits[reading] = sum(isinstance(hit, Hit) for hit in matcher.match(p[position] for p in pairs))
             reasons = [e.message for errors in matcher.rule_errors().values() for e in errors]
             reasons += [f"out of scope for {s}: {r}" for s, st in matcher.states.items() for r in st.skipped.values()]
             if reasons:
