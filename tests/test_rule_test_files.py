@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sigmakit.errors import RuleTestError
-from sigmakit.rules import load_rules
-from sigmakit.verification.rule_tests import load_test_file, test_file_for
+from sigmakit.rules import load_rules, test_file_for
+from sigmakit.verification.rule_tests import load_test_file
 
 from conftest import DISKSHADOW, RULES
 

@@ -10,6 +10,7 @@ from sigmakit.rules.loader import (
     load_rule_file,
     load_rule_text,
     load_rules,
+    test_file_for,
 )
 from sigmakit.rules.metadata import METADATA_KEY, EsMetadata, RiskObject, Schedule, ThreatObject, parse_metadata
 
@@ -29,4 +30,5 @@ __all__ = [
     "load_rule_text",
     "load_rules",
     "parse_metadata",
+    "test_file_for",
 ]

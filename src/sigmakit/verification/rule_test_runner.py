@@ -18,8 +18,8 @@ from typing import Any, Iterable, Iterator
 
 from sigmakit.errors import Location, RuleTestError, SigmakitError, UsageError
 from sigmakit.events import Event, EventReader, ReadLog
-from sigmakit.rules import LoadedRule, find_rule_files, is_test_file, load_rule_file
-from sigmakit.verification.rule_tests import RuleTestCase, RuleTestFileErrors, load_test_file, test_file_for
+from sigmakit.rules import LoadedRule, find_rule_files, is_test_file, load_rule_file, test_file_for
+from sigmakit.verification.rule_tests import RuleTestCase, RuleTestFileErrors, load_test_file
 from sigmakit.verification.source_matching import SourceMatcher
 
 logger = logging.getLogger(__name__)

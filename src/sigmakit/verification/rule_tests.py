@@ -34,7 +34,6 @@ from typing import Any, Callable, Final, Mapping
 
 from sigmakit.errors import Location, RuleError, RuleTestError
 from sigmakit.events import SOURCE_CHOICES
-from sigmakit.rules.loader import TEST_FILE_SUFFIXES
 from sigmakit.rules.yaml_source import KeyPath, YamlPositions, load_yaml_documents
 
 EVENT_KEYS: Final = ("events", "raw", "file")
@@ -63,18 +62,6 @@ class RuleTestCase:
 class RuleTestFile:
     path: Path
     cases: tuple[RuleTestCase, ...]
-
-
-def test_file_for(rule_path: Path) -> Path | None:
-    """The rule-test file beside *rule_path*, if there is one."""
-    for suffix in TEST_FILE_SUFFIXES:
-        candidate = rule_path.with_name(rule_path.stem + suffix)
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-test_file_for.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 # -- the schema -----------------------------------------------------------------------------
