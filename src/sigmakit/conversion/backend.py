@@ -161,11 +161,15 @@ class SigmakitSplunkBackend(TextQueryBackend):
 
 
 def tstats_lines(plan: SearchPlan, data_model: DataModel, head: str = TSTATS_HEAD, by_time: str = "") -> list[str]:
-    """tstats over the data model, then the post-filter on its rows (fields it reads are by-fields)."""
-    by_fields = list(data_model.by_fields)
+    """tstats over the data model, then the post-filter on its rows (fields it reads are by-fields).
+
+    *by_time* (``_time span=1s``) groups by time first, for searches that need event times.
+    """
+    by_fields = [by_time] if by_time else []
+    by_fields.extend(data_model.by_fields)
     by_fields.extend(f for f in plan.filter_fields if f not in by_fields)
     where = f" where {plan.search}" if plan.search else ""
-    lines = [f"{head} from datamodel={data_model.name}{where} by {by_time}{' '.join(by_fields)}"]
+    lines = [f"{head} from datamodel={data_model.name}{where} by {' '.join(by_fields)}"]
     if plan.post_filter:
         lines.append(f"| where {plan.post_filter}")
     return lines

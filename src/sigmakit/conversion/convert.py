@@ -18,12 +18,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
-from sigmakit.conversion.backend import SigmakitSplunkBackend
-from sigmakit.errors import OutOfScopeError, PipelineError, RefusedError, RuleError
+from sigmakit.conversion.backend import RuleSearch, SigmakitSplunkBackend
+from sigmakit.conversion.correlation import correlation_search
+from sigmakit.errors import OutOfScopeError, PipelineError, RefusedError, RuleError, SigmakitError
 from sigmakit.pipelines import TARGETS, check_target, load_pipeline, warnings_of
 from sigmakit.rules.loader import LoadedRule, RuleSet
 
@@ -72,6 +72,28 @@ def merge_conditions(rule: SigmaRule) -> None:
     rule.detection.parsed_condition = [dataclasses.replace(conditions[0], condition=text)]
 
 
+class _Outcome(Exception):
+    """Stops a conversion with a status other than converted (internal)."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _outcome_of(error: SigmaError | SigmakitError, prefix: str = "") -> _Outcome:
+    """Classify an error raised while converting: out of scope, refused or a broken rule."""
+    if isinstance(error, OutOfScopeError):
+        return _Outcome(Status.SKIPPED, prefix + error.message)
+    if isinstance(error, (RefusedError, PipelineError)):
+        return _Outcome(Status.REFUSED, prefix + error.message)
+    if isinstance(error, RuleError):
+        return _Outcome(Status.FAILED, prefix + str(error))
+    # pySigma raises for features the backend cannot express and for rule errors it only
+    # finds while converting; both leave the rule without a search here.
+    return _Outcome(Status.REFUSED, prefix + str(error.args[0] if error.args else error))
+
+
 class Converter:
     """Converts rules for a set of targets, keeping one backend per target."""
 
@@ -79,40 +101,61 @@ class Converter:
         self.targets = tuple(check_target(t) for t in targets)
         self._backends = {t: SigmakitSplunkBackend(load_pipeline(t)) for t in self.targets}
 
-    def convert(self, rule: LoadedRule, target: str) -> ConversionResult:
+    def convert(self, rule: LoadedRule, target: str, rules: RuleSet | None = None) -> ConversionResult:
+        """Convert *rule* for *target*; a correlation takes the rules it names from *rules*."""
         result = ConversionResult(rule.id, rule.title, target, Status.FAILED, path=rule.path)
-        if rule.is_correlation:
-            result.status = Status.REFUSED
-            result.error = "correlation rules are not converted yet"
-            return result
         try:
-            parsed = rule.parse()
-        except RuleError as error:
-            result.error = str(error)
-            return result
-        assert isinstance(parsed, SigmaRule)
-        merge_conditions(parsed)
-        backend = self._backends[target]
-        try:
-            queries = backend.convert_rule(parsed)
-        except OutOfScopeError as error:
-            result.status, result.error = Status.SKIPPED, error.message
-        except (RefusedError, PipelineError) as error:
-            result.status, result.error = Status.REFUSED, error.message
-        except SigmaError as error:
-            # pySigma raises for features the backend cannot express and for rule errors it
-            # only finds while converting; both leave the rule without a search here.
-            result.status, result.error = Status.REFUSED, str(error.args[0] if error.args else error)
-        else:
-            if len(queries) != 1:
-                result.status = Status.REFUSED
-                result.error = f"the rule converted to {len(queries)} searches instead of one"
+            if rule.is_correlation:
+                result.query = self._correlation(rule, target, rules or RuleSet([rule]), result.warnings)
             else:
-                result.status, result.query = Status.CONVERTED, str(queries[0])
-        result.warnings = warnings_of(parsed)
+                result.query = self._rule(rule, target, result.warnings)
+        except _Outcome as outcome:
+            result.status, result.error = outcome.status, outcome.message
+            if outcome.status is not Status.CONVERTED:
+                result.warnings = []
+            return result
+        result.status = Status.CONVERTED
         for message in result.warnings:
             logger.warning("%s [%s]: %s", rule.title, target, message)
         return result
+
+    def _parsed_rule(self, rule: LoadedRule, prefix: str = "") -> SigmaRule:
+        try:
+            parsed = rule.parse()
+        except RuleError as error:
+            raise _Outcome(Status.FAILED, prefix + str(error)) from None
+        assert isinstance(parsed, SigmaRule)
+        merge_conditions(parsed)
+        return parsed
+
+    def _rule(self, rule: LoadedRule, target: str, warnings: list[str]) -> str:
+        parsed = self._parsed_rule(rule)
+        try:
+            queries = self._backends[target].convert_rule(parsed)
+        except SigmaError as error:
+            raise _outcome_of(error) from None
+        if len(queries) != 1:
+            raise _Outcome(Status.REFUSED, f"the rule converted to {len(queries)} searches instead of one")
+        warnings.extend(warnings_of(parsed))
+        return str(queries[0])
+
+    def _correlation(self, rule: LoadedRule, target: str, rules: RuleSet, warnings: list[str]) -> str:
+        backend = self._backends[target]
+
+        def plan_member(member: LoadedRule) -> RuleSearch:
+            prefix = f"rule {member.title!r}: "
+            parsed = self._parsed_rule(member, prefix)
+            try:
+                searches = backend.convert_rule(parsed, "plan")
+            except SigmaError as error:
+                raise _outcome_of(error, prefix) from None
+            warnings.extend(prefix + message for message in warnings_of(parsed))
+            return searches[0]
+
+        try:
+            return correlation_search(rule, rules, backend, plan_member)
+        except (SigmaError, SigmakitError) as error:
+            raise _outcome_of(error) from None
 
     def convert_all(self, rules: RuleSet) -> list[ConversionResult]:
         """Every rule for every target, plus a failed result per target for each broken file."""
@@ -126,7 +169,7 @@ class Converter:
                 ))
         for rule in rules:
             for target in self.targets:
-                results.append(self.convert(rule, target))
+                results.append(self.convert(rule, target, rules))
         return results
 
 
@@ -135,4 +178,4 @@ def convert_rules(rules: RuleSet, targets: Iterable[str] = TARGETS) -> list[Conv
     return Converter(tuple(targets)).convert_all(rules)
 
 
-__all__ = ["ConversionResult", "Converter", "Status", "convert_rules", "merge_conditions", "SigmaCorrelationRule"]
+__all__ = ["ConversionResult", "Converter", "Status", "convert_rules", "merge_conditions"]

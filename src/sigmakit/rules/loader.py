@@ -126,8 +126,8 @@ class LoadedRule:
             if line is not None:
                 return Location.of(self.path, line)
         lowered = message.lower()
-        for section in ("condition", "detection", "logsource", "correlation", "tags", "date", "modified",
-                        "status", "level", "id", "title"):
+        for section in ("timespan", "group-by", "condition", "detection", "logsource", "correlation", "tags",
+                        "date", "modified", "status", "level", "id", "title"):
             if section in lowered:
                 line = self.positions.find_key(lambda path, s=section: path[-1:] == (s,))
                 if line is not None:
