@@ -155,7 +155,9 @@ def simplify(node: Node) -> Node:
                 return absorbing
             if isinstance(part, Const):
                 continue  # the neutral constant
-            parts.extend(part.parts if isinstance(part, kind) else (part,))
+            for piece in part.parts if isinstance(part, kind) else (part,):
+                if piece not in parts:  # a and a is a; a or a is a
+                    parts.append(piece)
         if not parts:
             return TRUE if kind is AllOf else FALSE
         if len(parts) == 1:

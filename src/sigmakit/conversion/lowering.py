@@ -243,6 +243,10 @@ def glob_regex(parts: tuple[GlobPart, ...]) -> str:
 def _may_match(leaf: Leaf, text: str) -> bool:
     """Whether *leaf* could hold for a field whose value is the stand-in *text*."""
     if isinstance(leaf, Glob):
+        folded = text if leaf.cased else text.lower()
+        literals = (p if leaf.cased else p.lower() for p in leaf.parts if isinstance(p, str))
+        if any(literal not in folded for literal in literals):
+            return False  # quick answer for nearly every pattern, without a regex
         flags = re.DOTALL | (0 if leaf.cased else re.IGNORECASE)
         return re.fullmatch(glob_regex(leaf.parts), text, flags) is not None
     if isinstance(leaf, Regex):
