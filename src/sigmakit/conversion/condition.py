@@ -148,20 +148,18 @@ def simplify(node: Node) -> Node:
     if isinstance(node, (AllOf, AnyOf)):
         kind = type(node)
         absorbing = FALSE if kind is AllOf else TRUE  # AllOf with FALSE is FALSE, AnyOf with TRUE is TRUE
-        parts: list[Node] = []
+        parts: dict[Node, None] = {}  # ordered, and a and a is a; a or a is a
         for part in node.parts:
             part = simplify(part)
             if part == absorbing:
                 return absorbing
             if isinstance(part, Const):
                 continue  # the neutral constant
-            for piece in part.parts if isinstance(part, kind) else (part,):
-                if piece not in parts:  # a and a is a; a or a is a
-                    parts.append(piece)
+            parts.update(dict.fromkeys(part.parts if isinstance(part, kind) else (part,)))
         if not parts:
             return TRUE if kind is AllOf else FALSE
         if len(parts) == 1:
-            return parts[0]
+            return next(iter(parts))
         return kind(tuple(parts))
     return node
 

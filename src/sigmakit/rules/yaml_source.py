@@ -51,7 +51,12 @@ class YamlDocument:
     positions: YamlPositions
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster on large rule sets);
+# construction, and so the duplicate-key check and the line numbers, stay in Python.
+_SafeLoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictSafeLoader(_SafeLoaderBase):  # type: ignore[misc, valid-type]
     """Safe loader that refuses a key repeated in one mapping."""
 
     source_path: str | None = None
