@@ -47,6 +47,9 @@ _PLAIN_FIELD: Final = re.compile(r"^[\w.]+$")
 # Keyword text searched as one bare term must stay inside one segment of the raw event.
 _KEYWORD_CHUNK: Final = re.compile(r"[A-Za-z0-9_.\-/@]+")
 _KEYWORD_TEXT: Final = re.compile(r"^[A-Za-z0-9_.\-/@]+$")
+# Characters a search term cannot hold: ``*`` (always a wildcard) and control characters
+# (SPL strings have no escape for a newline or a tab).
+_UNSEARCHABLE: Final = re.compile(r"[*\x00-\x1f\x7f]")
 
 
 # -- approximation ----------------------------------------------------------------------
@@ -81,16 +84,16 @@ def _approximate_glob(glob: Glob, wide: bool) -> tuple[Node, bool]:
 
 
 def _unsearchable(part: GlobPart) -> bool:
-    return part is Wildcard.ONE or (isinstance(part, str) and "*" in part)
+    return part is Wildcard.ONE or (isinstance(part, str) and _UNSEARCHABLE.search(part) is not None)
 
 
 def _widened(parts: tuple[GlobPart, ...]) -> tuple[GlobPart, ...]:
-    """The pattern with ``?`` and literal ``*`` turned into the ``*`` wildcard."""
+    """The pattern with ``?``, literal ``*`` and control characters turned into ``*``."""
     widened: list[GlobPart] = []
     for part in parts:
         pieces: list[GlobPart] = [Wildcard.ANY] if isinstance(part, Wildcard) else []
         if isinstance(part, str):
-            for index, text in enumerate(part.split("*")):
+            for index, text in enumerate(_UNSEARCHABLE.split(part)):
                 if index:
                     pieces.append(Wildcard.ANY)
                 if text:

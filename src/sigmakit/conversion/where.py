@@ -46,6 +46,7 @@ RAW_EVENT: Final = "_raw"
 _PLAIN_FIELD: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PCRE_SPECIAL: Final = frozenset("\\^$.|?*+()[]{}")
 _CONTROL_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CONTROL_CHARACTER: Final = re.compile(r"[\x00-\x1f\x7f]")
 _NEGATED_OPERATORS: Final = {"==": "!=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 
@@ -74,10 +75,11 @@ class WhereRenderer:
 
     # -- tests ----------------------------------------------------------------------------
     def _positive(self, node: Node) -> str:
-        if isinstance(node, Glob) and node.has_wildcards:
+        if isinstance(node, Glob) and not _is_comparison(node):
             return self._match(node)
         if isinstance(node, Regex):
-            return f"match({eval_field(node.field)}, {quote(_flag_prefix(node.flags) + node.pattern)})"
+            pattern = _CONTROL_CHARACTER.sub(lambda m: pcre_escape(m.group()), node.pattern)
+            return f"match({eval_field(node.field)}, {quote(_flag_prefix(node.flags) + pattern)})"
         if isinstance(node, Cidr):
             return f"cidrmatch({quote(node.network)}, {eval_field(node.field)})"
         if isinstance(node, IsMissing):
@@ -117,8 +119,8 @@ class WhereRenderer:
 
 def _is_comparison(node: Node) -> bool:
     """Tests written as ``left op right``, which negate by flipping the operator."""
-    if isinstance(node, Glob):
-        return not node.has_wildcards
+    if isinstance(node, Glob):  # eval strings cannot hold control characters: those use match()
+        return not node.has_wildcards and _CONTROL_CHARACTER.search(node.literal) is None
     if isinstance(node, SameAs):
         return node.mode != "endswith"
     return isinstance(node, (Number, Compare))
