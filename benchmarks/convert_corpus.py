@@ -86,6 +86,10 @@ def paths_by_rule(corpus: Path) -> dict[tuple[str | None, str], str]:
     return {(rule.id, rule.title): str(rule.path) for rule in load_rules([corpus])}
 
 
+def _key(rule_id: Any, title: Any) -> str:
+    return f"{rule_id}|{title}"
+
+
 def tabulate_sigmakit(corpus: Path, repeat: int) -> dict[str, Any]:
     from sigmakit.conversion import Converter
     from sigmakit.pipelines import TARGETS
@@ -93,11 +97,15 @@ def tabulate_sigmakit(corpus: Path, repeat: int) -> dict[str, Any]:
 
     located = paths_by_rule(corpus)
     rules = load_rules([corpus])
-    report: dict[str, Any] = {"rules": len(rules), "load_errors": len(rules.errors), "targets": {}}
+    report: dict[str, Any] = {
+        "rules": len(rules), "load_errors": len(rules.errors), "targets": {}, "in_scope": {}, "converted": {},
+    }
     for target in TARGETS:
-        (objects, _), cli_seconds = best_of(repeat, lambda: run_cli(corpus, target))
+        (objects, _), cli_seconds = best_of(repeat, lambda target=target: run_cli(corpus, target))
         converter = Converter((target,))
-        _, convert_seconds = best_of(repeat, lambda: [converter.convert(r, target, rules) for r in rules])
+        _, convert_seconds = best_of(
+            repeat, lambda target=target, converter=converter: [converter.convert(r, target, rules) for r in rules]
+        )
         statuses: Counter[str] = Counter()
         folder: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
@@ -107,6 +115,12 @@ def tabulate_sigmakit(corpus: Path, repeat: int) -> dict[str, Any]:
                 folder[entry["status"]] += 1
             if entry["status"] in ("refused", "failed"):
                 reasons[reason_kind(entry["error"] or "")] += 1
+        report["in_scope"][target] = sorted(
+            _key(e["rule_id"], e["rule_title"]) for e in objects if e["status"] != "skipped"
+        )
+        report["converted"][target] = sorted(
+            _key(e["rule_id"], e["rule_title"]) for e in objects if e["status"] == "converted"
+        )
         report["targets"][target] = {
             "statuses": dict(statuses),
             "process_creation_folders": dict(folder),
@@ -127,30 +141,32 @@ def tabulate_stock(corpus: Path) -> dict[str, Any]:
 
     files = sorted(p for p in corpus.rglob("*.yml"))
 
-    def converts(backend_factory: Callable[[], SplunkBackend], chosen: Iterable[Path], fmt: str) -> tuple[int, int]:
-        total = ok = 0
+    def converts(backend_factory: Callable[[], SplunkBackend], chosen: Iterable[Path], fmt: str) -> dict[str, Any]:
+        total, converted = 0, []
         for path in chosen:
             for rule in SigmaCollection.from_yaml(path.read_text(encoding="utf-8")).rules:
                 total += 1
+                key = _key(None if rule.id is None else str(rule.id), rule.title)
                 try:
                     if backend_factory().convert_rule(rule, fmt):
-                        ok += 1
+                        converted.append(key)
                 except (SigmaError, NotImplementedError, ValueError, KeyError, TypeError):
-                    pass
-        return ok, total
+                    pass  # the stock backend's way of saying it cannot convert the rule
+        return {"total": total, "converted": converted}
 
-    sysmon_ok, sysmon_total = converts(lambda: SplunkBackend(sysmon_pipeline()), files, "default")
     folder = [p for p in files if PROCESS_CREATION in p.parts]
-    cim_ok, cim_total = converts(lambda: SplunkBackend(splunk_cim_data_model()), folder, "data_model")
-    return {"sysmon_pipeline": [sysmon_ok, sysmon_total], "cim_data_model": [cim_ok, cim_total]}
+    return {
+        "sysmon_pipeline": converts(lambda: SplunkBackend(sysmon_pipeline()), files, "default"),
+        "cim_data_model": converts(lambda: SplunkBackend(splunk_cim_data_model()), folder, "data_model"),
+    }
 
 
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"{report['rules']} rules loaded, {report['load_errors']} files that could not be read.",
         "",
-        "| target | converted | skipped (out of scope) | refused | failed | `process_creation` folders: "
-        "converted / refused | rules/s (command) | rules/s (conversion) |",
+        ("| target | converted | skipped (out of scope) | refused | failed | `process_creation` folders: "
+        "converted / refused | rules/s (command) | rules/s (conversion) |"),
         "|---|---|---|---|---|---|---|---|",
     ]
     kinds: list[str] = []
@@ -169,14 +185,27 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {kind} | " + " | ".join(counts) + " |")
     stock = report.get("stock")
     if stock:
-        lines += [
-            "",
-            f"Stock pySigma on the same rules: pysigma-pipeline-sysmon + SplunkBackend converts "
-            f"{stock['sysmon_pipeline'][0]} of {stock['sysmon_pipeline'][1]}; the CIM data-model pipeline "
-            f"(`data_model` format) converts {stock['cim_data_model'][0]} of the {stock['cim_data_model'][1]} "
-            "`process_creation`-folder rules.",
-        ]
+        lines += ["", *stock_comparison(report, stock)]
     return "\n".join(lines)
+
+
+def stock_comparison(report: dict[str, Any], stock: dict[str, Any]) -> list[str]:
+    """Stock figures next to sigmakit's, on all rules and on the rules the target carries."""
+    sysmon, cim = stock["sysmon_pipeline"], stock["cim_data_model"]
+    in_scope = set(report["in_scope"].get("sysmon", []))
+    ours = set(report["converted"].get("sysmon", []))
+    stock_in_scope = len(in_scope & set(sysmon["converted"]))
+    cim_ours = report["targets"].get("cim", {}).get("process_creation_folders", {}).get("converted", 0)
+    return [
+        "| comparison | stock pySigma | sigmakit |",
+        "|---|---|---|",
+        (f"| all {report['rules']} rules, pysigma-pipeline-sysmon + SplunkBackend vs `sysmon` | "
+        f"{len(sysmon['converted'])} of {sysmon['total']} | {len(ours)} of {report['rules']} "
+        "(the rest are out of Sysmon's scope) |"),
+        f"| the {len(in_scope)} rules in Sysmon's scope | {stock_in_scope} | {len(ours & in_scope)} |",
+        (f"| the {cim['total']} `process_creation`-folder rules, CIM data model (`data_model` format) vs `cim` | "
+        f"{len(cim['converted'])} | {cim_ours} |"),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     report = tabulate_sigmakit(args.corpus, max(1, args.repeat))
     if args.stock:
         report["stock"] = tabulate_stock(args.corpus)
-    print(json.dumps(report, indent=2) if args.json else markdown(report))
+    if args.json:
+        print(json.dumps({k: v for k, v in report.items() if k not in ("in_scope", "converted")}, indent=2))
+    else:
+        print(markdown(report))
     return 0
 
 

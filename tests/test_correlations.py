@@ -85,25 +85,25 @@ def test_event_count_is_a_sliding_window_per_group() -> None:
         "| streamstats time_window=5m sum(sigma_many_whoami_n) as sigma_many_whoami_event_count by User Computer",
         "| eval sigma_fired_many_whoami=if(sigma_many_whoami_n>0 AND sigma_many_whoami_event_count>=3, 1, 0)",
         "| where sigma_fired_many_whoami=1",
-        "| stats count as sigma_matches min(_time) as firstTime max(_time) as lastTime "
-        "max(sigma_many_whoami_event_count) as event_count by User Computer",
+        ("| stats count as sigma_matches min(_time) as firstTime max(_time) as lastTime "
+        "max(sigma_many_whoami_event_count) as event_count by User Computer"),
         "| `many_whoami_filter`",
     ]
 
 
 def test_event_count_on_the_data_model_counts_tstats_rows_by_their_count() -> None:
     assert spl(EVENT_COUNT, "cim") == [
-        "| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes "
-        "where Processes.process_name=whoami.exe by _time span=1s Processes.user Processes.dest",
+        ("| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes "
+        "where Processes.process_name=whoami.exe by _time span=1s Processes.user Processes.dest"),
         '| eval sigma_rule="whoami_run"',
         "| sort 0 _time",
         '| eval sigma_many_whoami_n=if(sigma_rule="whoami_run", count, 0)',
-        "| streamstats time_window=5m sum(sigma_many_whoami_n) as sigma_many_whoami_event_count "
-        "by Processes.user Processes.dest",
+        ("| streamstats time_window=5m sum(sigma_many_whoami_n) as sigma_many_whoami_event_count "
+        "by Processes.user Processes.dest"),
         "| eval sigma_fired_many_whoami=if(sigma_many_whoami_n>0 AND sigma_many_whoami_event_count>=3, 1, 0)",
         "| where sigma_fired_many_whoami=1",
-        "| stats count as sigma_matches min(_time) as firstTime max(_time) as lastTime "
-        "max(sigma_many_whoami_event_count) as event_count by Processes.user Processes.dest",
+        ("| stats count as sigma_matches min(_time) as firstTime max(_time) as lastTime "
+        "max(sigma_many_whoami_event_count) as event_count by Processes.user Processes.dest"),
         *CIM_TAIL,
         "| `many_whoami_filter`",
     ]
@@ -123,14 +123,14 @@ def test_temporal_ordered_keeps_each_rules_post_filter_inside_its_subsearch() ->
     assert spl(ORDERED, "sysmon") == [
         "| multisearch",
         f'    [ search {SYSMON_1} Image="*\\\\whoami.exe" | eval sigma_rule="whoami_run" ]',
-        f'    [ search {SYSMON_1} Image="*\\\\net.exe" | where match(CommandLine, "user\\\\s+\\\\S+\\\\s+/add") '
-        '| eval sigma_rule="net_user_add" ]',
+        (f'    [ search {SYSMON_1} Image="*\\\\net.exe" | where match(CommandLine, "user\\\\s+\\\\S+\\\\s+/add") '
+        '| eval sigma_rule="net_user_add" ]'),
         "| sort 0 _time",
         '| eval sigma_discovery_then_account_c_t1=if(sigma_rule="whoami_run", _time, null())',
-        "| streamstats time_window=10m max(sigma_discovery_then_account_c_t1) as "
-        "sigma_discovery_then_account_c_start1 by User",
-        '| eval sigma_fired_discovery_then_account_c=if(sigma_rule="net_user_add" AND '
-        "isnotnull(sigma_discovery_then_account_c_start1) AND _time-sigma_discovery_then_account_c_start1<=600, 1, 0)",
+        ("| streamstats time_window=10m max(sigma_discovery_then_account_c_t1) as "
+        "sigma_discovery_then_account_c_start1 by User"),
+        ('| eval sigma_fired_discovery_then_account_c=if(sigma_rule="net_user_add" AND '
+        "isnotnull(sigma_discovery_then_account_c_start1) AND _time-sigma_discovery_then_account_c_start1<=600, 1, 0)"),
         "| where sigma_fired_discovery_then_account_c=1",
         "| stats count as sigma_matches min(_time) as firstTime max(_time) as lastTime by User",
         "| `discovery_then_account_creation_filter`",
@@ -139,12 +139,12 @@ def test_temporal_ordered_keeps_each_rules_post_filter_inside_its_subsearch() ->
 
 def test_several_rules_on_the_data_model_share_one_tstats_and_are_tagged_exactly() -> None:
     assert spl(ORDERED, "cim")[:4] == [
-        "| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes "
+        ("| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes "
         "where (Processes.process_name=whoami.exe) OR (Processes.process_name=net.exe) "
-        "by _time span=1s Processes.user Processes.process_name Processes.process",
-        "| eval sigma_rule=mvappend(if(lower('Processes.process_name')==\"whoami.exe\", \"whoami_run\", null()), "
+        "by _time span=1s Processes.user Processes.process_name Processes.process"),
+        ("| eval sigma_rule=mvappend(if(lower('Processes.process_name')==\"whoami.exe\", \"whoami_run\", null()), "
         "if(lower('Processes.process_name')==\"net.exe\" AND match('Processes.process', \"user\\\\s+\\\\S+\\\\s+/add\"), "
-        '"net_user_add", null()))',
+        '"net_user_add", null()))'),
         "| where isnotnull(sigma_rule)",
         "| mvexpand sigma_rule",
     ]
@@ -171,8 +171,8 @@ def test_three_rules_in_order_chain_their_start_times() -> None:
         "| streamstats time_window=1h max(sigma_chain_t1) as sigma_chain_start1",
         '| eval sigma_chain_t2=if(sigma_rule="net_user_add" AND isnotnull(sigma_chain_start1), sigma_chain_start1, null())',
         "| streamstats time_window=1h max(sigma_chain_t2) as sigma_chain_start2",
-        '| eval sigma_fired_chain=if(sigma_rule="whoami_run2" AND isnotnull(sigma_chain_start2) '
-        "AND _time-sigma_chain_start2<=3600, 1, 0)",
+        ('| eval sigma_fired_chain=if(sigma_rule="whoami_run2" AND isnotnull(sigma_chain_start2) '
+        "AND _time-sigma_chain_start2<=3600, 1, 0)"),
         "| where sigma_fired_chain=1",
     ]
     # Without group-by, stats returns a row even for no matches; the guard drops it.
@@ -194,12 +194,12 @@ def test_extended_temporal_condition() -> None:
           condition: whoami_run and not net_user_add
     """, "sysmon")
     assert lines[4:8] == [
-        '| eval sigma_whoami_without_net_1=if(sigma_rule="whoami_run", 1, 0), '
-        'sigma_whoami_without_net_2=if(sigma_rule="net_user_add", 1, 0)',
-        "| streamstats time_window=1d max(sigma_whoami_without_net_1) as sigma_whoami_without_net_seen_1 "
-        "max(sigma_whoami_without_net_2) as sigma_whoami_without_net_seen_2 by Computer",
-        '| eval sigma_fired_whoami_without_net=if((sigma_rule="whoami_run" OR sigma_rule="net_user_add") AND '
-        "(sigma_whoami_without_net_seen_1=1 AND NOT (sigma_whoami_without_net_seen_2=1)), 1, 0)",
+        ('| eval sigma_whoami_without_net_1=if(sigma_rule="whoami_run", 1, 0), '
+        'sigma_whoami_without_net_2=if(sigma_rule="net_user_add", 1, 0)'),
+        ("| streamstats time_window=1d max(sigma_whoami_without_net_1) as sigma_whoami_without_net_seen_1 "
+        "max(sigma_whoami_without_net_2) as sigma_whoami_without_net_seen_2 by Computer"),
+        ('| eval sigma_fired_whoami_without_net=if((sigma_rule="whoami_run" OR sigma_rule="net_user_add") AND '
+        "(sigma_whoami_without_net_seen_1=1 AND NOT (sigma_whoami_without_net_seen_2=1)), 1, 0)"),
         "| where sigma_fired_whoami_without_net=1",
     ]
 
@@ -243,8 +243,8 @@ def test_value_sum_on_the_data_model_weights_rows_by_count() -> None:
     """, "cim")
     assert lines[3:7] == [
         '| eval sigma_s_value=if(sigma_rule="whoami_run", \'Processes.process_id\', null())',
-        "| eval sigma_s_weighted=tonumber(sigma_s_value)*count, "
-        "sigma_s_events=if(isnotnull(tonumber(sigma_s_value)), count, 0)",
+        ("| eval sigma_s_weighted=tonumber(sigma_s_value)*count, "
+        "sigma_s_events=if(isnotnull(tonumber(sigma_s_value)), count, 0)"),
         "| streamstats time_window=2629746s sum(sigma_s_weighted) as sigma_s_sum",
         "| eval sigma_s_value_sum=sigma_s_sum",
     ]

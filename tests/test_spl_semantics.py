@@ -107,8 +107,8 @@ def test_regex_inside_or_keeps_the_or() -> None:
                  "c:\n    ParentImage|endswith: '\\c.exe'\nd:\n    CommandLine|contains: 'd'\n"
                  "condition: (a and b) or (c and d)") == [
         f'{SYSMON_1} (Image="*\\\\a.exe" OR (ParentImage="*\\\\c.exe" CommandLine=*d*))',
-        '| where (match(Image, "(?i)\\\\\\\\a\\\\.exe$") AND match(CommandLine, "b")) OR '
-        '(match(ParentImage, "(?i)\\\\\\\\c\\\\.exe$") AND match(CommandLine, "(?i)d"))',
+        ('| where (match(Image, "(?i)\\\\\\\\a\\\\.exe$") AND match(CommandLine, "b")) OR '
+        '(match(ParentImage, "(?i)\\\\\\\\c\\\\.exe$") AND match(CommandLine, "(?i)d"))'),
     ]
 
 
@@ -157,9 +157,9 @@ def test_or_ed_field_references_in_every_form() -> None:
     assert lines("sysmon", "sel:\n    Image|fieldref: ParentImage\nsel2:\n    CommandLine|fieldref|startswith: "
                  "ParentCommandLine\nsel3:\n    User|fieldref|endswith: ParentUser\ncondition: sel or sel2 or sel3") == [
         SYSMON_1,
-        "| where lower(Image)==lower(ParentImage) OR "
+        ("| where lower(Image)==lower(ParentImage) OR "
         "substr(lower(CommandLine), 1, len(ParentCommandLine))==lower(ParentCommandLine) OR "
-        "(len(User)>=len(ParentUser) AND substr(lower(User), len(User)-len(ParentUser)+1)==lower(ParentUser))",
+        "(len(User)>=len(ParentUser) AND substr(lower(User), len(User)-len(ParentUser)+1)==lower(ParentUser))"),
     ]
 
 
@@ -218,8 +218,8 @@ def test_post_filter_sees_missing_by_fields_as_null_text() -> None:
     assert cim_lines("sel:\n    Image|endswith: '\\x.exe'\nfilter:\n    CurrentDirectory|re: 'ul'\n"
                      "condition: sel and not filter") == [
         f"{CIM_HEAD} where Processes.process_name=x.exe {CIM_BY} Processes.process_current_directory",
-        "| where NOT match('Processes.process_current_directory', \"ul\") OR "
-        "'Processes.process_current_directory'==\"null\"",
+        ("| where NOT match('Processes.process_current_directory', \"ul\") OR "
+        "'Processes.process_current_directory'==\"null\""),
     ]
 
 
@@ -263,8 +263,8 @@ def test_keywords_are_dropped_from_the_data_model_like_any_missing_field() -> No
                                        "condition: sel or kw"), "cim")
     assert result.status is Status.CONVERTED
     assert result.warnings == [
-        "keyword searches need the raw event, which the CIM Endpoint.Processes data model does not hold: "
-        "dropped that test from selection 'kw' (the search can only match less)"
+        ("keyword searches need the raw event, which the CIM Endpoint.Processes data model does not hold: "
+        "dropped that test from selection 'kw' (the search can only match less)")
     ]
     assert refusal("cim", "kw:\n    - 'foo'\ncondition: kw") == (
         "the rule cannot match in the CIM Endpoint.Processes data model: keyword searches need the raw event, "

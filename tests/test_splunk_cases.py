@@ -75,11 +75,11 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         "Success login": ("skipped", NOT_SYSMON),
     },
     # CIDR values in the search command, quoted.
-    "S12": {"case": ("converted", 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=3 '
+    "S12": {"case": ("converted", ('source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=3 '
                      'Image="*\\\\wscript.exe" NOT (DestinationIp="10.0.0.0/8" OR DestinationIp="192.168.0.0/16" '
-                     'OR DestinationIp="fe80::/10")\n| `case_filter`')},
-    "S13": {"case": ("converted", 'source="XmlWinEventLog:Security" EventCode=4688 NewProcessName="*\\\\whoami.exe"\n'
-                     "| `case_filter`")},
+                     'OR DestinationIp="fe80::/10")\n| `case_filter`'))},
+    "S13": {"case": ("converted", ('source="XmlWinEventLog:Security" EventCode=4688 NewProcessName="*\\\\whoami.exe"\n'
+                     "| `case_filter`"))},
     # Hashes reach the CIM's multivalue process_hash by digest.
     "S14": {"case": ("converted", CIM_HEAD + "where Processes.original_file_name=adplus.exe "
                      "Processes.process_hash=*F4F684066175B77E0C3A000549D2922C* " + CIM_BY + "\n" + CIM_TAIL
@@ -118,7 +118,7 @@ def _outcomes(case: dict[str, Any], text: str | None = None, target: str | None 
     rules = load_rule_text(text if text is not None else case["rule"], f"{case['id']}.yml")
     target = target or CASE_TARGETS[case["pipeline"][0]]
     converter = Converter((target,))
-    outcomes = {"load error": ("failed", str(error)) for error in rules.errors}
+    outcomes = {"load error": ("failed", "; ".join(str(error) for error in rules.errors))} if rules.errors else {}
     for rule in rules:
         result = converter.convert(rule, target, rules)
         value = result.query if result.status is Status.CONVERTED else (result.error or "").split(" (it covers")[0]

@@ -105,7 +105,10 @@ class SigmakitSplunkBackend(TextQueryBackend):
         self.nulls = NullPolicy.from_settings(settings.get("missing_values"))
 
     # -- conversion ---------------------------------------------------------------------
-    def convert_condition(self, cond: ParsedCondition | None, state: ConversionState) -> Node | None:
+    # The condition becomes sigmakit's tree, not text; the text is written when finalizing.
+    def convert_condition(  # type: ignore[override]
+        self, cond: ParsedCondition, state: ConversionState
+    ) -> Node | None:
         if cond is None:
             return None
         return Lowering(self.nulls).lower(cond)

@@ -317,8 +317,8 @@ class CorrelationSearch:
         if metric == "value_avg":
             sums += f" sum(sigma_{c.key}_events) as sigma_{c.key}_events_in_window"
         lines = [
-            f"| eval sigma_{c.key}_weighted=tonumber({value})*{weight}, "
-            f"sigma_{c.key}_events=if(isnotnull(tonumber({value})), {weight}, 0)",
+            (f"| eval sigma_{c.key}_weighted=tonumber({value})*{weight}, "
+            f"sigma_{c.key}_events=if(isnotnull(tonumber({value})), {weight}, 0)"),
             self._streamstats(c, sums),
         ]
         if metric == "value_avg":

@@ -15,6 +15,7 @@ import re
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
     ConditionItem,
     ConditionNOT,
     ConditionOR,
@@ -60,7 +61,11 @@ from sigmakit.conversion.condition import (
 from sigmakit.conversion.nulls import NullPolicy
 from sigmakit.errors import RefusedError
 
-ParsedCondition = ConditionItem | ConditionFieldEqualsValueExpression | ConditionValueExpression
+# What pySigma's parse tree holds after the pipeline (identifiers are resolved by then,
+# so one reaching lowering is reported as unexpected).
+ParsedCondition = (
+    ConditionItem | ConditionFieldEqualsValueExpression | ConditionValueExpression | ConditionIdentifier | None
+)
 
 _COMPARE_OPERATORS = {
     CompareOperators.LT: "<",

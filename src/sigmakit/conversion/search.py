@@ -134,7 +134,7 @@ class SearchRenderer:
     def render(self, node: Node) -> str:
         """Top-level text: AND-ed parts side by side, every nested group in parentheses."""
         if isinstance(node, Const):
-            raise ValueError("a constant has no search text; the caller decides what true and false mean")
+            raise TypeError("a constant has no search text; the caller decides what true and false mean")
         return self._group(node, top=True)
 
     def _group(self, node: Node, top: bool = False) -> str:
@@ -162,7 +162,7 @@ class SearchRenderer:
             return f"{search_field(node.field)}={quote(node.network)}"
         if isinstance(node, IsMissing):
             return self._missing(node.field)
-        raise ValueError(f"{node!r} cannot be written as a search term")
+        raise TypeError(f"{node!r} cannot be written as a search term")
 
     def _missing(self, name: str) -> str:
         stand_in = self.nulls.search_value(name)

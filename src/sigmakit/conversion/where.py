@@ -142,7 +142,7 @@ def _comparison(node: Node, negated: bool) -> str:
         left = f"substr({mine}, 1, len({other}))" if node.mode == "startswith" else mine
         op, right = "==", f"lower({other})"
     else:
-        raise ValueError(f"{node!r} is not a comparison")
+        raise TypeError(f"{node!r} is not a comparison")
     return f"{left}{_NEGATED_OPERATORS[op] if negated else op}{right}"
 
 
