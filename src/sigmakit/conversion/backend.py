@@ -119,12 +119,14 @@ class SigmakitSplunkBackend(TextQueryBackend):
     def rule_search(self, rule: SigmaRule, condition: Node, state: ConversionState) -> RuleSearch:
         """Plan the search of one converted condition for this backend's data source."""
         data_model = self.data_model(state)
+        rule_id = None if rule.id is None else str(rule.id)
         if data_model is not None and any(leaf.field is None for leaf in leaves(condition)):
-            raise RefusedError("keyword searches need the raw event, which the data model does not hold")
+            raise RefusedError("keyword searches need the raw event, which the data model does not hold",
+                               rule_id=rule_id)
         try:
             plan = plan_search(condition, self.nulls)
         except NeverMatches:
-            raise RefusedError("the rule's condition can never match") from None
+            raise RefusedError("the rule's condition can never match", rule_id=rule_id) from None
         return RuleSearch(condition, plan, data_model)
 
     @staticmethod
