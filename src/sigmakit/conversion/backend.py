@@ -31,10 +31,11 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
-from sigmakit.conversion.condition import Node, leaves
+from sigmakit.conversion.condition import Glob, Node, Regex, leaves
 from sigmakit.conversion.lowering import Lowering, ParsedCondition
 from sigmakit.conversion.nulls import NullPolicy
 from sigmakit.conversion.plan import NeverMatches, SearchPlan, plan_search
+from sigmakit.conversion.where import NoWhereForm
 from sigmakit.errors import RefusedError
 from sigmakit.rules.loader import detection_name
 
@@ -99,8 +100,9 @@ class SigmakitSplunkBackend(TextQueryBackend):
     requires_pipeline: ClassVar[bool] = True
     correlation_methods: ClassVar[dict[str, str] | None] = None  # see sigmakit.conversion.correlation
 
-    def __init__(self, processing_pipeline: ProcessingPipeline) -> None:
-        super().__init__(processing_pipeline)
+    def __init__(self, processing_pipeline: ProcessingPipeline | None = None, **backend_options: Any) -> None:
+        super().__init__(processing_pipeline, **backend_options)
+        processing_pipeline = processing_pipeline or ProcessingPipeline()
         settings = processing_pipeline.vars.get("sigmakit", {})
         self.nulls = NullPolicy.from_settings(settings.get("missing_values"))
 
@@ -120,13 +122,20 @@ class SigmakitSplunkBackend(TextQueryBackend):
         """Plan the search of one converted condition for this backend's data source."""
         data_model = self.data_model(state)
         rule_id = None if rule.id is None else str(rule.id)
-        if data_model is not None and any(leaf.field is None for leaf in leaves(condition)):
+        keywords = (leaf for leaf in leaves(condition) if isinstance(leaf, (Glob, Regex)) and leaf.field is None)
+        if data_model is not None and any(keywords):
             raise RefusedError("keyword searches need the raw event, which the data model does not hold",
                                rule_id=rule_id)
         try:
             plan = plan_search(condition, self.nulls)
         except NeverMatches:
             raise RefusedError("the rule's condition can never match", rule_id=rule_id) from None
+        except NoWhereForm as fragment:
+            raise RefusedError(
+                f"{fragment} sits in a part of the condition that needs a filter after the search "
+                "(regular expression, field reference or similar), where a macro cannot be called",
+                rule_id=rule_id,
+            ) from None
         return RuleSearch(condition, plan, data_model)
 
     @staticmethod
@@ -143,6 +152,10 @@ class SigmakitSplunkBackend(TextQueryBackend):
             self.init_processing_pipeline("default")
         self.last_processing_pipeline.apply(rule)
 
+    def after_conditions(self, rule: SigmaRule) -> list[str]:
+        """Commands between the rule's conditions (post-filter included) and the rest."""
+        return []
+
     # -- output formats -----------------------------------------------------------------
     def finalize_query_plan(
         self, rule: SigmaRule, query: Node, index: int, state: ConversionState
@@ -155,11 +168,14 @@ class SigmakitSplunkBackend(TextQueryBackend):
         assert isinstance(rule, SigmaRule)
         search = self.rule_search(rule, query, state)
         macro = f"| `{filter_macro_for(rule)}`"
+        after = self.after_conditions(rule)
         if search.data_model is not None:
-            return "\n".join([*tstats_lines(search.plan, search.data_model), *search.data_model.tail(), macro])
+            lines = tstats_lines(search.plan, search.data_model)
+            return "\n".join([*lines, *after, *search.data_model.tail(), macro])
         lines = [search.plan.search or "*"]
         if search.plan.post_filter:
             lines.append(f"| where {search.plan.post_filter}")
+        lines.extend(after)
         if rule.fields:
             lines.append(f"| table {','.join(rule.fields)}")
         return "\n".join([*lines, macro])

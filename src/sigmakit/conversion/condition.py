@@ -95,7 +95,19 @@ class SameAs:
     mode: str = "equals"  # equals, startswith, endswith
 
 
-Leaf = Union[Glob, Regex, Number, Compare, Cidr, IsMissing, SameAs]
+@dataclass(frozen=True)
+class Fragment:
+    """SPL search text a pipeline put in place of a test (a macro call such as `` `name` ``).
+
+    It is exact in the search and has no ``where`` form, so it cannot sit in a part of the
+    condition that needs the post-filter.
+    """
+
+    text: str
+    field: None = None
+
+
+Leaf = Union[Glob, Regex, Number, Compare, Cidr, IsMissing, SameAs, Fragment]
 
 
 @dataclass(frozen=True)
@@ -132,8 +144,8 @@ class Const:
 TRUE: Final = Const(True)
 FALSE: Final = Const(False)
 
-Node = Union[AllOf, AnyOf, Not, Const, Glob, Regex, Number, Compare, Cidr, IsMissing, SameAs]
-LEAF_TYPES: Final = (Glob, Regex, Number, Compare, Cidr, IsMissing, SameAs)
+Node = Union[AllOf, AnyOf, Not, Const, Glob, Regex, Number, Compare, Cidr, IsMissing, SameAs, Fragment]
+LEAF_TYPES: Final = (Glob, Regex, Number, Compare, Cidr, IsMissing, SameAs, Fragment)
 
 
 def simplify(node: Node) -> Node:
@@ -197,6 +209,7 @@ __all__ = [
     "Compare",
     "Const",
     "FALSE",
+    "Fragment",
     "Glob",
     "GlobPart",
     "IsMissing",

@@ -23,6 +23,7 @@ from sigma.rule import SigmaRule
 
 from sigmakit.conversion.backend import RuleSearch, SigmakitSplunkBackend
 from sigmakit.conversion.correlation import correlation_search
+from sigmakit.conversion.es_search import es_backend, macro_definitions_of
 from sigmakit.errors import OutOfScopeError, PipelineError, RefusedError, RuleError, SigmakitError
 from sigmakit.pipelines import TARGETS, check_target, load_pipeline, warnings_of
 from sigmakit.rules.loader import LoadedRule, RuleSet
@@ -49,6 +50,8 @@ class ConversionResult:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     path: Path | None = None
+    # ES form only: the named-selection macros the search calls, name to definition.
+    macros: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,11 +98,18 @@ def _outcome_of(error: SigmaError | SigmakitError, prefix: str = "") -> _Outcome
 
 
 class Converter:
-    """Converts rules for a set of targets, keeping one backend per target."""
+    """Converts rules for a set of targets, keeping one backend per target.
 
-    def __init__(self, targets: Sequence[str] = TARGETS) -> None:
+    With ``es_form`` the searches are the ones ES correlation searches run: named-selection
+    macros and result fields (see es_search.py); plain searches are inline.
+    """
+
+    def __init__(self, targets: Sequence[str] = TARGETS, es_form: bool = False) -> None:
         self.targets = tuple(check_target(t) for t in targets)
-        self._backends = {t: SigmakitSplunkBackend(load_pipeline(t)) for t in self.targets}
+        self.es_form = es_form
+        self._backends: dict[str, SigmakitSplunkBackend] = {
+            t: es_backend(t) if es_form else SigmakitSplunkBackend(load_pipeline(t)) for t in self.targets
+        }
 
     def convert(self, rule: LoadedRule, target: str, rules: RuleSet | None = None) -> ConversionResult:
         """Convert *rule* for *target*; a correlation takes the rules it names from *rules*."""
@@ -108,11 +118,10 @@ class Converter:
             if rule.is_correlation:
                 result.query = self._correlation(rule, target, rules or RuleSet([rule]), result.warnings)
             else:
-                result.query = self._rule(rule, target, result.warnings)
+                result.query = self._rule(rule, target, result)
         except _Outcome as outcome:
             result.status, result.error = outcome.status, outcome.message
-            if outcome.status is not Status.CONVERTED:
-                result.warnings = []
+            result.warnings, result.macros = [], {}
             return result
         result.status = Status.CONVERTED
         for message in result.warnings:
@@ -128,7 +137,7 @@ class Converter:
         merge_conditions(parsed)
         return parsed
 
-    def _rule(self, rule: LoadedRule, target: str, warnings: list[str]) -> str:
+    def _rule(self, rule: LoadedRule, target: str, result: ConversionResult) -> str:
         parsed = self._parsed_rule(rule)
         try:
             queries = self._backends[target].convert_rule(parsed)
@@ -136,7 +145,8 @@ class Converter:
             raise _outcome_of(error) from None
         if len(queries) != 1:
             raise _Outcome(Status.REFUSED, f"the rule converted to {len(queries)} searches instead of one")
-        warnings.extend(warnings_of(parsed))
+        result.warnings.extend(warnings_of(parsed))
+        result.macros = macro_definitions_of(parsed)
         return str(queries[0])
 
     def _correlation(self, rule: LoadedRule, target: str, rules: RuleSet, warnings: list[str]) -> str:
@@ -173,9 +183,11 @@ class Converter:
         return results
 
 
-def convert_rules(rules: RuleSet, targets: Iterable[str] = TARGETS) -> list[ConversionResult]:
-    """Convert every rule of *rules* for each of *targets*."""
-    return Converter(tuple(targets)).convert_all(rules)
+def convert_rules(
+    rules: RuleSet, targets: Iterable[str] = TARGETS, es_form: bool = False
+) -> list[ConversionResult]:
+    """Convert every rule of *rules* for each of *targets* (ES form: see Converter)."""
+    return Converter(tuple(targets), es_form=es_form).convert_all(rules)
 
 
 __all__ = ["ConversionResult", "Converter", "Status", "convert_rules", "merge_conditions"]

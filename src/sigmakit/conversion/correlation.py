@@ -43,7 +43,7 @@ from sigmakit.conversion.backend import DataModel, RuleSearch, SigmakitSplunkBac
 from sigmakit.conversion.condition import fields_of
 from sigmakit.conversion.plan import SearchPlan, exact_filter
 from sigmakit.conversion.search import quote, search_field
-from sigmakit.conversion.where import eval_field
+from sigmakit.conversion.where import NoWhereForm, eval_field
 from sigmakit.errors import RefusedError
 from sigmakit.rules.loader import LoadedRule, RuleSet
 
@@ -215,10 +215,13 @@ class CorrelationSearch:
         searches = [m.search.plan.search for m in self.members]
         union = "" if not all(searches) else " OR ".join(f"({s})" for s in searches)
         model = DataModel(data_model.name, tuple(dict.fromkeys(needed)))
-        tags = ", ".join(
-            f"if({exact_filter(m.search.condition, self.backend.nulls)}, {quote(m.tag)}, null())"
-            for m in self.members
-        )
+        try:
+            tags = ", ".join(
+                f"if({exact_filter(m.search.condition, self.backend.nulls)}, {quote(m.tag)}, null())"
+                for m in self.members
+            )
+        except NoWhereForm as fragment:
+            raise self._refuse(self.root, f"{fragment} cannot tag the rows of a correlation search") from None
         return [
             *tstats_lines(SearchPlan(union, None), model, CORRELATION_TSTATS_HEAD, "_time span=1s"),
             f"| eval sigma_rule=mvappend({tags})",

@@ -2,7 +2,8 @@
 
 Everything pySigma can put in a processed rule either becomes a node of condition.py or a
 RefusedError that says why the rule has no faithful search: placeholders nobody defined,
-field references with ``contains``, time-part comparisons.
+field references with ``contains``, time-part comparisons. Query expressions that a
+pipeline put in the rule (macro calls) become search-text fragments.
 
 For data sources that keep a stand-in text for missing values (nulls.py), a test whose
 pattern also matches that text is guarded with "and the field is not missing", so a
@@ -47,6 +48,7 @@ from sigmakit.conversion.condition import (
     AnyOf,
     Cidr,
     Compare,
+    Fragment,
     Glob,
     GlobPart,
     IsMissing,
@@ -141,7 +143,7 @@ class Lowering:
         if isinstance(value, SigmaFieldReference):
             return self.field_reference(name, value)
         if isinstance(value, SigmaQueryExpression):
-            raise self.refuse(f"{name}: a placeholder was turned into a query expression, which sigmakit does not use")
+            return Fragment(value.finalize(name))
         raise self.refuse(f"{name}: values of type {type(value).__name__} are not supported")
 
     def field_reference(self, name: str, value: SigmaFieldReference) -> SameAs:
@@ -165,6 +167,8 @@ class Lowering:
             return AnyOf(tuple(self.keyword(v) for v in value.values))
         if isinstance(value, SigmaRegularExpression):
             return self.regex(None, value)
+        if isinstance(value, SigmaQueryExpression):
+            return Fragment(value.finalize())
         if isinstance(value, SigmaString):
             parts = self.glob_parts(value)
             cased = isinstance(value, SigmaCasedString)
@@ -217,6 +221,8 @@ class Lowering:
 
 
 def _fields(leaf: Leaf) -> tuple[str, ...]:
+    if isinstance(leaf, Fragment):
+        return ()
     if isinstance(leaf, SameAs):
         return (leaf.field, leaf.other)
     return () if leaf.field is None else (leaf.field,)
@@ -256,8 +262,8 @@ def _may_match(leaf: Leaf, text: str) -> bool:
         return re.fullmatch(glob_regex(leaf.parts), text, flags) is not None
     if isinstance(leaf, Regex):
         return _regex_may_match(leaf, text)
-    if isinstance(leaf, (Number, Cidr)):
-        return False  # stand-in texts are neither numbers nor addresses
+    if isinstance(leaf, (Number, Cidr, Fragment)):
+        return False  # stand-in texts are neither numbers nor addresses; fragments test no field
     return True  # comparisons (text compares as text in search) and field references
 
 

@@ -26,6 +26,7 @@ from sigmakit.conversion.condition import (
     Cidr,
     Compare,
     Const,
+    Fragment,
     Glob,
     GlobPart,
     IsMissing,
@@ -162,6 +163,8 @@ class SearchRenderer:
             return f"{search_field(node.field)}={quote(node.network)}"
         if isinstance(node, IsMissing):
             return self._missing(node.field)
+        if isinstance(node, Fragment):
+            return node.text
         raise TypeError(f"{node!r} cannot be written as a search term")
 
     def _missing(self, name: str) -> str:

@@ -29,6 +29,7 @@ from sigmakit.conversion.condition import (
     Cidr,
     Compare,
     Const,
+    Fragment,
     Glob,
     GlobPart,
     IsMissing,
@@ -48,6 +49,10 @@ _PCRE_SPECIAL: Final = frozenset("\\^$.|?*+()[]{}")
 _CONTROL_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _CONTROL_CHARACTER: Final = re.compile(r"[\x00-\x1f\x7f]")
 _NEGATED_OPERATORS: Final = {"==": "!=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+class NoWhereForm(Exception):
+    """A test that only the search command can hold (a macro call) reached the post-filter."""
 
 
 class WhereRenderer:
@@ -84,6 +89,8 @@ class WhereRenderer:
             return f"cidrmatch({quote(node.network)}, {eval_field(node.field)})"
         if isinstance(node, IsMissing):
             return self._missing(node.field, True)
+        if isinstance(node, Fragment):
+            raise NoWhereForm(node.text)
         if isinstance(node, SameAs) and node.mode == "endswith":
             return _ends_with_field(node)
         return _comparison(node, negated=False)
@@ -211,4 +218,4 @@ def eval_field(name: str | None) -> str:
     return f"'{escaped}'"
 
 
-__all__ = ["RAW_EVENT", "WhereRenderer", "eval_field", "glob_pcre", "pcre_escape"]
+__all__ = ["NoWhereForm", "RAW_EVENT", "WhereRenderer", "eval_field", "glob_pcre", "pcre_escape"]
