@@ -121,10 +121,9 @@ ORDERED = """
 
 def test_temporal_ordered_keeps_each_rules_post_filter_inside_its_subsearch() -> None:
     assert spl(ORDERED, "sysmon") == [
-        "| multisearch",
-        f'    [ search {SYSMON_1} Image="*\\\\whoami.exe" | eval sigma_rule="whoami_run" ]',
-        (f'    [ search {SYSMON_1} Image="*\\\\net.exe" | where match(CommandLine, "user\\\\s+\\\\S+\\\\s+/add") '
-        '| eval sigma_rule="net_user_add" ]'),
+        (f'| multisearch [ search {SYSMON_1} Image="*\\\\whoami.exe" | eval sigma_rule="whoami_run" ] '
+         f'[ search {SYSMON_1} Image="*\\\\net.exe" | where match(CommandLine, "user\\\\s+\\\\S+\\\\s+/add") '
+         '| eval sigma_rule="net_user_add" ]'),
         "| sort 0 _time",
         '| eval sigma_discovery_then_account_c_t1=if(sigma_rule="whoami_run", _time, null())',
         ("| streamstats time_window=10m max(sigma_discovery_then_account_c_t1) as "
@@ -166,7 +165,7 @@ def test_three_rules_in_order_chain_their_start_times() -> None:
             Image|endswith: '\\whoami.exe'
           condition: sel
     """, "sysmon")
-    assert lines[5:11] == [
+    assert lines[2:8] == [
         '| eval sigma_chain_t1=if(sigma_rule="whoami_run", _time, null())',
         "| streamstats time_window=1h max(sigma_chain_t1) as sigma_chain_start1",
         '| eval sigma_chain_t2=if(sigma_rule="net_user_add" AND isnotnull(sigma_chain_start1), sigma_chain_start1, null())',
@@ -193,7 +192,7 @@ def test_extended_temporal_condition() -> None:
           timespan: 1d
           condition: whoami_run and not net_user_add
     """, "sysmon")
-    assert lines[4:8] == [
+    assert lines[2:6] == [
         ('| eval sigma_whoami_without_net_1=if(sigma_rule="whoami_run", 1, 0), '
         'sigma_whoami_without_net_2=if(sigma_rule="net_user_add", 1, 0)'),
         ("| streamstats time_window=1d max(sigma_whoami_without_net_1) as sigma_whoami_without_net_seen_1 "

@@ -144,9 +144,9 @@ ADAPTED: dict[str, dict[str, str]] = {
         # Nested: the inner event_count fires on failed logons; the outer temporal looks for a
         # firing and a success within an hour, both by sliding windows.
         "Brute then success": (
-            "| multisearch\n"
-            f"    [ {ADAPTED_SYSMON_1}EventID=4625 | eval sigma_rule=\"failed_login\" ]\n"
-            f"    [ {ADAPTED_SYSMON_1}EventID=4624 | eval sigma_rule=\"ok_login\" ]\n"
+            "| multisearch "
+            f"[ {ADAPTED_SYSMON_1}EventID=4625 | eval sigma_rule=\"failed_login\" ] "
+            f"[ {ADAPTED_SYSMON_1}EventID=4624 | eval sigma_rule=\"ok_login\" ]\n"
             "| sort 0 _time\n"
             '| eval sigma_many_failed_n=if(sigma_rule="failed_login", 1, 0)\n'
             "| streamstats time_window=10m sum(sigma_many_failed_n) as sigma_many_failed_event_count by TargetUserName\n"
@@ -168,9 +168,9 @@ ADAPTED: dict[str, dict[str, str]] = {
     "S18": {
         # Aliases: each rule's own field becomes the group-by field acct.
         "Logon from many": (
-            "| multisearch\n"
-            f"    [ {ADAPTED_SYSMON_1}EventID=4624 LogonType=10 | eval sigma_rule=\"r1\" ]\n"
-            f"    [ {ADAPTED_SYSMON_1}Image=\"*\\\\mstsc.exe\" | eval sigma_rule=\"r2\" ]\n"
+            "| multisearch "
+            f"[ {ADAPTED_SYSMON_1}EventID=4624 LogonType=10 | eval sigma_rule=\"r1\" ] "
+            f"[ {ADAPTED_SYSMON_1}Image=\"*\\\\mstsc.exe\" | eval sigma_rule=\"r2\" ]\n"
             "| sort 0 _time\n"
             '| eval acct=case(sigma_rule="r1", TargetUserName, sigma_rule="r2", User)\n'
             '| eval sigma_logon_from_many_value=if(sigma_rule="r1" OR sigma_rule="r2", Computer, null())\n'
@@ -186,9 +186,9 @@ ADAPTED: dict[str, dict[str, str]] = {
     "S23": {
         # Ordered: b counts only when an a of the same user came before it within 10 minutes.
         "ordered": (
-            "| multisearch\n"
-            f"    [ {ADAPTED_SYSMON_1}EventID=4625 | eval sigma_rule=\"a\" ]\n"
-            f"    [ {ADAPTED_SYSMON_1}EventID=4624 | eval sigma_rule=\"b\" ]\n"
+            "| multisearch "
+            f"[ {ADAPTED_SYSMON_1}EventID=4625 | eval sigma_rule=\"a\" ] "
+            f"[ {ADAPTED_SYSMON_1}EventID=4624 | eval sigma_rule=\"b\" ]\n"
             "| sort 0 _time\n"
             '| eval sigma_ordered_t1=if(sigma_rule="a", _time, null())\n'
             "| streamstats time_window=10m max(sigma_ordered_t1) as sigma_ordered_start1 by User\n"

@@ -196,11 +196,12 @@ class CorrelationSearch:
         if len(self.members) == 1:
             member = self.members[0]
             return [*_raw_lines(member.search.plan), f"| eval sigma_rule={quote(member.tag)}"]
-        lines = ["| multisearch"]
-        for member in self.members:
-            commands = " ".join(_raw_lines(member.search.plan))
-            lines.append(f"    [ search {commands} | eval sigma_rule={quote(member.tag)} ]")
-        return lines
+        # One line: in savedsearches.conf a continued line may not start with "[" or a space.
+        subsearches = " ".join(
+            f"[ search {' '.join(_raw_lines(member.search.plan))} | eval sigma_rule={quote(member.tag)} ]"
+            for member in self.members
+        )
+        return [f"| multisearch {subsearches}"]
 
     def _tstats_stream(self, data_model: DataModel) -> list[str]:
         needed = self._row_fields()
