@@ -5,6 +5,7 @@ process-creation data source, Splunk ES content around it, and local proof that 
 import logging
 
 from sigmakit.errors import (
+    EventError,
     Location,
     MetadataError,
     OutOfScopeError,
@@ -12,6 +13,7 @@ from sigmakit.errors import (
     RefusedError,
     RuleError,
     SigmakitError,
+    UnsupportedFeatureError,
     UsageError,
 )
 
@@ -20,6 +22,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __version__ = "0.1.0"
 
 __all__ = [
+    "EventError",
     "Location",
     "MetadataError",
     "OutOfScopeError",
@@ -27,6 +30,7 @@ __all__ = [
     "RefusedError",
     "RuleError",
     "SigmakitError",
+    "UnsupportedFeatureError",
     "UsageError",
     "__version__",
 ]

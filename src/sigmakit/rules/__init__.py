@@ -1,5 +1,6 @@
 """Rules: finding, reading and validating Sigma rule files and their ES metadata."""
 
+from sigmakit.rules.conditions import merge_conditions
 from sigmakit.rules.loader import (
     LoadedRule,
     RuleSet,
@@ -28,5 +29,6 @@ __all__ = [
     "load_rule_file",
     "load_rule_text",
     "load_rules",
+    "merge_conditions",
     "parse_metadata",
 ]
