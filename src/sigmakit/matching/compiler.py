@@ -65,7 +65,7 @@ from sigma.types import (
 )
 
 from sigmakit.matching.literals import required_literals
-from sigmakit.matching.patterns import StringPattern, StringTest, UnresolvedPlaceholder, any_of, compile_string
+from sigmakit.matching.patterns import AUTOMATON_FROM, PatternGroup, StringPattern, StringTest, UnresolvedPlaceholder, compile_string
 from sigmakit.matching.regex import RegexCompileError, compile_regex
 from sigmakit.matching.timestamps import parse_time, time_part
 from sigmakit.matching.view import EventView, scalars
@@ -159,24 +159,85 @@ def _any(predicates: list[Predicate]) -> Predicate:
     return _priced(some, cost)
 
 
-def _field_test(field: str, test: StringTest, cased: bool, cost: int) -> Predicate:
-    """True when some text of *field* passes *test* (folded text unless *cased*)."""
-    if cased:
-        def on_texts(view: EventView) -> bool:
-            for text in view.texts(field):
-                if test(text):
+def _text_leaf(key: str | tuple[str], group: PatternGroup, cost: int) -> Predicate:
+    """True when some text of a field passes any pattern of *group*.
+
+    *key* selects the texts in the view: the field name for case-folded text, ``(field,)``
+    for text as it is. The common single-shape groups get their own closure, calling
+    the string method directly: these are most of the tests a rule set runs.
+    """
+    shapes = [bool(group.exact), bool(group.prefixes), bool(group.suffixes), bool(group.needles),
+              bool(group.others)]
+    if shapes == [False, False, True, False, False]:
+        suffixes = group.suffixes
+
+        def ends(view: EventView) -> bool:
+            for text in view.text[key]:
+                if text.endswith(suffixes):
                     return True
             return False
 
-        return _priced(on_texts, cost)
+        return _priced(ends, cost)
+    if shapes == [True, False, False, False, False]:
+        values = group.exact
 
-    def on_folded(view: EventView) -> bool:
-        for text in view.folded(field):
+        def equals(view: EventView) -> bool:
+            for text in view.text[key]:
+                if text in values:
+                    return True
+            return False
+
+        return _priced(equals, cost)
+    if shapes == [False, True, False, False, False]:
+        prefixes = group.prefixes
+
+        def starts(view: EventView) -> bool:
+            for text in view.text[key]:
+                if text.startswith(prefixes):
+                    return True
+            return False
+
+        return _priced(starts, cost)
+    if shapes == [False, False, False, True, False] and len(group.needles) == 1:
+        (needle,) = group.needles
+
+        def contains(view: EventView) -> bool:
+            for text in view.text[key]:
+                if needle in text:
+                    return True
+            return False
+
+        return _priced(contains, cost)
+    if shapes == [False, False, False, True, False] and "" not in group.needles and (
+        len(group.needles) < AUTOMATON_FROM
+    ):
+        needles = group.needles
+
+        def contains_any(view: EventView) -> bool:
+            for text in view.text[key]:
+                for needle in needles:
+                    if needle in text:
+                        return True
+            return False
+
+        return _priced(contains_any, cost)
+    return _test_leaf(key, group.test(), cost)
+
+
+def _test_leaf(key: str | tuple[str], test: StringTest, cost: int) -> Predicate:
+    """True when some text of a field (see _text_leaf for *key*) passes *test*."""
+
+    def passes(view: EventView) -> bool:
+        for text in view.text[key]:
             if test(text):
                 return True
         return False
 
-    return _priced(on_folded, cost)
+    return _priced(passes, cost)
+
+
+def _key(field: str, cased: bool) -> str | tuple[str]:
+    return (field,) if cased else field
 
 
 def _keyword_test(test: StringTest, cased: bool, cost: int) -> Predicate:
@@ -305,10 +366,10 @@ class PredicateBackend(Backend):
             if not self._collect_strings(arg, groups):
                 others.append(self.convert_condition(arg, state))
         for (field, cased), patterns in groups.items():
-            test = any_of(patterns)
+            group = PatternGroup.of(patterns)
             cost = max(_COST[p.shape.value] for p in patterns) + len(patterns) // 8
-            others.append(_keyword_test(test, cased, cost) if field is None
-                          else _field_test(field, test, cased, cost))
+            others.append(_keyword_test(group.test(), cased, cost) if field is None
+                          else _text_leaf(_key(field, cased), group, cost))
         return _any(others)
 
     def _collect_strings(self, arg: Any, groups: dict[tuple[str | None, bool], list[StringPattern]]) -> bool:
@@ -351,7 +412,7 @@ class PredicateBackend(Backend):
 
     def _string_leaf(self, cond: ConditionFieldEqualsValueExpression) -> Predicate:
         pattern = self._pattern(cond.value, cond.field)
-        return _field_test(cond.field, pattern.test, pattern.cased, _COST[pattern.shape.value])
+        return _text_leaf(_key(cond.field, pattern.cased), PatternGroup.of([pattern]), _COST[pattern.shape.value])
 
     def convert_condition_field_eq_val_str(self, cond: ConditionFieldEqualsValueExpression,
                                            state: ConversionState) -> Predicate:
@@ -364,7 +425,7 @@ class PredicateBackend(Backend):
     def convert_condition_field_eq_val_num(self, cond: ConditionFieldEqualsValueExpression,
                                            state: ConversionState) -> Predicate:
         field, number = cond.field, cond.value.number
-        return _priced(lambda view: number in view.numbers(field), 1)
+        return _priced(lambda view: number in view.numbers[field], 1)
 
     def convert_condition_field_eq_val_timestamp_part(self, cond: ConditionFieldEqualsValueExpression,
                                                       state: ConversionState) -> Predicate:
@@ -384,14 +445,14 @@ class PredicateBackend(Backend):
                                             state: ConversionState) -> Predicate:
         field, wanted = cond.field, bool(cond.value)
         text = "true" if wanted else "false"
-        return _priced(lambda view: text in view.folded(field), 1)
+        return _priced(lambda view: text in view.text[field], 1)
 
     def convert_condition_field_eq_val_re(self, cond: ConditionFieldEqualsValueExpression,
                                           state: ConversionState) -> Predicate:
         regex: SigmaRegularExpression = cond.value
         self._check_regex_placeholders(regex, cond.field)
         test, cost = regex_search_test(regex.regexp.to_plain_regex(), regex.flags)
-        return _field_test(cond.field, test, True, cost)
+        return _test_leaf((cond.field,), test, cost)
 
     def _check_regex_placeholders(self, regex: SigmaRegularExpression, field: str | None) -> None:
         if regex.contains_placeholder():
@@ -416,13 +477,13 @@ class PredicateBackend(Backend):
                 return mapped is not None and mapped in network
             return address in network
 
-        return _field_test(cond.field, in_network, True, 5)
+        return _test_leaf((cond.field,), in_network, 5)
 
     def convert_condition_field_compare_op_val(self, cond: ConditionFieldEqualsValueExpression,
                                                state: ConversionState) -> Predicate:
         comparison: SigmaCompareExpression = cond.value
         field, compare, threshold = cond.field, _COMPARE[comparison.op], comparison.number.number
-        return _priced(lambda view: any(compare(n, threshold) for n in view.numbers(field)), 2)
+        return _priced(lambda view: any(compare(n, threshold) for n in view.numbers[field]), 2)
 
     def convert_condition_field_eq_field(self, cond: ConditionFieldEqualsValueExpression,
                                          state: ConversionState) -> Predicate:
@@ -438,7 +499,7 @@ class PredicateBackend(Backend):
         else:
             relation = operator.eq
         return _priced(
-            lambda view: any(relation(a, b) for a in view.folded(field) for b in view.folded(other)), 4
+            lambda view: any(relation(a, b) for a in view.text[field] for b in view.text[other]), 4
         )
 
     def convert_condition_field_eq_val_null(self, cond: ConditionFieldEqualsValueExpression,

@@ -30,6 +30,8 @@ from typing import Callable, Final, Iterable, Sequence
 
 from sigma.types import Placeholder, SigmaCasedString, SigmaRegularExpressionFlag, SigmaString, SpecialChars
 
+import ahocorasick
+
 from sigmakit.matching.regex import compile_regex, escape
 
 StringTest = Callable[[str], bool]
@@ -37,6 +39,8 @@ StringTest = Callable[[str], bool]
 _STAR: Final = SpecialChars.WILDCARD_MULTI
 _ONE: Final = SpecialChars.WILDCARD_SINGLE
 _DOTALL: Final = frozenset({SigmaRegularExpressionFlag.DOTALL})
+# From this many contains-needles on, one Aho-Corasick scan beats testing each in turn.
+AUTOMATON_FROM: Final = 8
 
 
 class Shape(Enum):
@@ -62,7 +66,8 @@ class StringPattern:
     """One Sigma string value, ready to test (case-folded) event text.
 
     ``pieces`` are the literal runs between ``*`` wildcards (first and last may be empty,
-    meaning the value starts or ends with ``*``); for SINGLE_CHAR they are unused.
+    meaning the value starts or ends with ``*``); for SINGLE_CHAR, the literal runs
+    between any wildcards.
     """
 
     shape: Shape
@@ -99,13 +104,30 @@ def _glob(pieces: tuple[str, ...]) -> StringTest:
     return test
 
 
-def _single_char(parts: Sequence[str | SpecialChars], cased: bool) -> StringTest:
-    """``?`` needs a regular expression: ``.`` for it, ``.*`` for ``*``, across newlines too."""
-    text = "".join(
+def _single_char(parts: Sequence[str | SpecialChars], cased: bool) -> tuple[tuple[str, ...], StringTest]:
+    """``?`` needs a regular expression: ``.`` for it, ``.*`` for ``*``, across newlines too.
+
+    A ``*`` at either end becomes an unanchored search instead of a leading/trailing
+    ``.*``, and the longest literal run is checked with ``in`` first, which rejects
+    most texts without running the regex. Returns the literal runs and the test.
+    """
+    runs = tuple(_fold(p, cased) for p in parts if isinstance(p, str))
+    body = list(parts)
+    start_anchor = "" if body[:1] == [_STAR] else "\\A"
+    end_anchor = "" if body[-1:] == [_STAR] else "\\z"
+    while body[:1] == [_STAR]:
+        body.pop(0)
+    while body[-1:] == [_STAR]:
+        body.pop()
+    text = start_anchor + "".join(
         ".*" if part is _STAR else "." if part is _ONE else escape(_fold(part, cased))  # type: ignore[arg-type]
-        for part in parts
-    )
-    return compile_regex(text, _DOTALL).fullmatch
+        for part in body
+    ) + end_anchor
+    search = compile_regex(text, _DOTALL).search
+    longest = max(runs, key=len, default="")
+    if not longest:
+        return runs, search
+    return runs, lambda s: longest in s and search(s)
 
 
 def compile_string(value: SigmaString, *, cased: bool | None = None) -> StringPattern:
@@ -125,7 +147,8 @@ def compile_string(value: SigmaString, *, cased: bool | None = None) -> StringPa
         else:
             parts.append(part)
     if _ONE in parts:
-        return StringPattern(Shape.SINGLE_CHAR, is_cased, (), _single_char(parts, is_cased))
+        runs, test = _single_char(parts, is_cased)
+        return StringPattern(Shape.SINGLE_CHAR, is_cased, runs, test)
     pieces: list[str] = [""]
     for part in parts:
         if part is _STAR:
@@ -156,45 +179,120 @@ def _from_pieces(pieces: tuple[str, ...], cased: bool) -> StringPattern:
     return StringPattern(Shape.GLOB, cased, pieces, _glob(pieces))
 
 
-def any_of(patterns: Iterable[StringPattern]) -> StringTest:
-    """One test that is true when any of *patterns* (all equally cased) accepts the text.
+@dataclass(frozen=True)
+class PatternGroup:
+    """Several patterns OR-ed, sorted by shape: what one fast test per shape needs."""
 
-    Exact values become one set lookup, prefixes and suffixes one ``startswith``/``endswith``
-    call each, so a long value list costs little more than one value.
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    needles: tuple[str, ...]  # contains
+    others: tuple[StringTest, ...]  # prefix+suffix, glob, single-char
+
+    @classmethod
+    def of(cls, patterns: Iterable[StringPattern]) -> "PatternGroup":
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        needles: list[str] = []
+        others: list[StringTest] = []
+        for pattern in patterns:
+            if pattern.shape is Shape.EXACT:
+                exact.add(pattern.pieces[0])
+            elif pattern.shape is Shape.PREFIX:
+                prefixes.append(pattern.pieces[0])
+            elif pattern.shape is Shape.SUFFIX:
+                suffixes.append(pattern.pieces[1])
+            elif pattern.shape is Shape.CONTAINS:
+                needles.append(pattern.pieces[1])
+            else:
+                others.append(pattern.test)
+        unique = tuple(dict.fromkeys(needles))
+        return cls(frozenset(exact), tuple(dict.fromkeys(prefixes)), tuple(dict.fromkeys(suffixes)),
+                   unique, tuple(others))
+
+    def test(self) -> StringTest:
+        """One test that is true when any of the patterns accepts the text.
+
+        Exact values are one set lookup, prefixes and suffixes one ``startswith`` /
+        ``endswith`` call each, so a long value list costs little more than one value.
+        """
+        tests: list[StringTest] = []
+        if self.exact:
+            tests.append(self.exact.__contains__)
+        if self.prefixes:
+            prefixes = self.prefixes
+            tests.append(lambda s: s.startswith(prefixes))
+        if self.suffixes:
+            suffixes = self.suffixes
+            tests.append(lambda s: s.endswith(suffixes))
+        if self.needles:
+            tests.append(contains_any(self.needles))
+        tests.extend(self.others)
+        if len(tests) == 1:
+            return tests[0]
+        members = tuple(tests)
+
+        def test(s: str) -> bool:
+            for member in members:
+                if member(s):
+                    return True
+            return False
+
+        return test
+
+
+def contains_any(needles: tuple[str, ...]) -> StringTest:
+    """A test for text that contains any of *needles*."""
+    if "" in needles:  # '*' alone: any text
+        return lambda s: True
+    if len(needles) == 1:
+        needle = needles[0]
+        return lambda s: needle in s
+    if len(needles) >= AUTOMATON_FROM:
+        return _automaton_search(needles)
+
+    def test(s: str) -> bool:
+        for needle in needles:
+            if needle in s:
+                return True
+        return False
+
+    return test
+
+
+def _automaton_search(needles: tuple[str, ...]) -> StringTest:
+    """Aho-Corasick scans of the text for all *needles* (non-empty) at once.
+
+    Needles with non-ASCII characters (emoji lists, say) get their own automaton, run
+    only on texts that hold one of their first non-ASCII characters: a set check that
+    rejects nearly every text in C, before the slower wide-character scan.
     """
-    exact: set[str] = set()
-    prefixes: list[str] = []
-    suffixes: list[str] = []
-    needles: list[str] = []
-    others: list[StringTest] = []
-    for pattern in patterns:
-        if pattern.shape is Shape.EXACT:
-            exact.add(pattern.pieces[0])
-        elif pattern.shape is Shape.PREFIX:
-            prefixes.append(pattern.pieces[0])
-        elif pattern.shape is Shape.SUFFIX:
-            suffixes.append(pattern.pieces[1])
-        elif pattern.shape is Shape.CONTAINS:
-            needles.append(pattern.pieces[1])
-        else:
-            others.append(pattern.test)
+    plain = tuple(n for n in needles if n.isascii())
+    other = tuple(n for n in needles if not n.isascii())
     tests: list[StringTest] = []
-    if exact:
-        tests.append(frozenset(exact).__contains__)
-    if prefixes:
-        prefix_tuple = tuple(prefixes)
-        tests.append(lambda s: s.startswith(prefix_tuple))
-    if suffixes:
-        suffix_tuple = tuple(suffixes)
-        tests.append(lambda s: s.endswith(suffix_tuple))
-    if needles:
-        if "" in needles:
-            tests.append(lambda s: True)
-        else:
-            needle_tuple = tuple(dict.fromkeys(needles))
-            tests.append(lambda s: any(n in s for n in needle_tuple))
-    tests.extend(others)
+    if plain:
+        tests.append(_automaton(plain))
+    if other:
+        scan_other = _automaton(other)
+        marks = frozenset(next(c for c in n if not c.isascii()) for n in other)
+        tests.append(lambda s: not marks.isdisjoint(s) and scan_other(s))
     if len(tests) == 1:
         return tests[0]
-    test_tuple = tuple(tests)
-    return lambda s: any(t(s) for t in test_tuple)
+    first, second = tests
+    return lambda s: first(s) or second(s)
+
+
+def _automaton(needles: tuple[str, ...]) -> StringTest:
+    automaton = ahocorasick.Automaton()
+    for needle in needles:
+        automaton.add_word(needle, None)
+    automaton.make_automaton()
+    scan = automaton.iter
+
+    def test(s: str) -> bool:
+        for _ in scan(s):
+            return True
+        return False
+
+    return test

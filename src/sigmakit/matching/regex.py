@@ -150,3 +150,4 @@ def compile_regex(pattern: str, flags: frozenset[SigmaRegularExpressionFlag] = f
     return CompiledRegex(
         pattern, flags, "regex", _timed(fallback.search, pattern), _timed(fallback.fullmatch, pattern)
     )
+

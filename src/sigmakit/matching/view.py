@@ -96,16 +96,54 @@ def _all_texts(value: Any, out: list[str]) -> None:
             out.append(text)
 
 
-class EventView:
-    """Cached access to one event's values for the compiled predicates."""
+class _Texts(dict):  # type: ignore[type-arg]
+    """field -> case-folded texts; (field,) -> texts as they are. Filled on first access."""
 
-    __slots__ = ("fields", "_texts", "_folded", "_numbers", "_keywords")
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def __missing__(self, key: str | tuple[str]) -> tuple[str, ...]:
+        if isinstance(key, tuple):
+            texts = _texts(lookup(self.fields, key[0]))
+        else:
+            texts = tuple(t.casefold() for t in self[(key,)])
+        self[key] = texts
+        return texts
+
+
+class _Numbers(dict):  # type: ignore[type-arg]
+    """field -> the values of the field that are numbers. Filled on first access."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def __missing__(self, key: str) -> tuple[int | float, ...]:
+        found = (number_of(v) for v in scalars(lookup(self.fields, key)))
+        numbers = self[key] = tuple(n for n in found if n is not None)
+        return numbers
+
+
+class EventView:
+    """Cached access to one event's values for the compiled predicates.
+
+    The compiled predicates read the two caches directly, as the fastest access Python
+    offers: ``view.text[field]`` is the case-folded text of each value of the field,
+    ``view.text[(field,)]`` the text as it is (empty when the field is absent, ``None`` or
+    an object); ``view.numbers[field]`` each value that is a number.
+    """
+
+    __slots__ = ("fields", "text", "numbers", "_keywords")
 
     def __init__(self, fields: Mapping[str, Any]) -> None:
         self.fields = fields
-        self._texts: dict[str, tuple[str, ...]] = {}
-        self._folded: dict[str, tuple[str, ...]] = {}
-        self._numbers: dict[str, tuple[int | float, ...]] = {}
+        self.text = _Texts(fields)
+        self.numbers = _Numbers(fields)
         self._keywords: tuple[str, ...] | None = None
 
     def raw(self, name: str) -> Any:
@@ -123,25 +161,11 @@ class EventView:
 
     def texts(self, name: str) -> tuple[str, ...]:
         """The text of each value of the field (empty when absent, None or an object)."""
-        cached = self._texts.get(name)
-        if cached is None:
-            cached = self._texts[name] = _texts(lookup(self.fields, name))
-        return cached
+        return self.text[(name,)]
 
     def folded(self, name: str) -> tuple[str, ...]:
         """texts(name), case-folded: what case-insensitive tests compare with."""
-        cached = self._folded.get(name)
-        if cached is None:
-            cached = self._folded[name] = tuple(t.casefold() for t in self.texts(name))
-        return cached
-
-    def numbers(self, name: str) -> tuple[int | float, ...]:
-        """Each value of the field that is a number (see module docstring)."""
-        cached = self._numbers.get(name)
-        if cached is None:
-            found = (number_of(v) for v in scalars(lookup(self.fields, name)))
-            cached = self._numbers[name] = tuple(n for n in found if n is not None)
-        return cached
+        return self.text[name]
 
     def keyword_texts(self) -> tuple[str, ...]:
         """The case-folded text of every value in the event, for keyword searches."""
