@@ -8,6 +8,7 @@ from sigmakit import __version__
 from sigmakit.cli.common import configure_logging
 from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
+from sigmakit.cli.match import match
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +21,7 @@ def cli(verbose: int) -> None:
 
 cli.add_command(check)
 cli.add_command(convert)
+cli.add_command(match)
 
 
 def main() -> None:

@@ -123,6 +123,7 @@ class CompiledCorrelation:
 
     ``references`` are the referenced rules as written (slot order); ``group_fields[slot]``
     and ``value_fields[slot]`` are the event field names for that slot after aliases.
+    ``reports`` is False for an inner correlation whose outer one has ``generate: false``.
     """
 
     rule_id: str | None
@@ -131,6 +132,7 @@ class CompiledCorrelation:
     references: tuple[str, ...]
     group_fields: tuple[tuple[str, ...], ...]
     value_fields: tuple[str | None, ...]
+    reports: bool = True
 
     @property
     def kind(self) -> SigmaCorrelationType:

@@ -25,6 +25,7 @@ correlation state), use ``matcher.session()``: ``feed(event)`` returns that even
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -79,10 +80,15 @@ class Hit:
 
 @dataclass(frozen=True)
 class CompiledRule:
-    """One detection rule compiled for one data source."""
+    """One detection rule compiled for one data source.
+
+    ``reports`` is False for a rule that a correlation with ``generate: false`` refers to:
+    its hits feed the correlation but are not reported on their own (Sigma spec).
+    """
 
     loaded: LoadedRule
     detection: CompiledDetection
+    reports: bool = True
 
     @property
     def id(self) -> str | None:
@@ -147,12 +153,10 @@ class Matcher:
     correlations: tuple[CompiledCorrelation, ...] = ()
     errors: list[RuleError] = field(default_factory=list)
     skipped: list[SkippedRule] = field(default_factory=list)
-    # For each rule (by index): does it report its own hits, and which correlation slots it feeds.
-    _emits: tuple[bool, ...] = ()
+    # For each rule (by index), the (correlation index, slot) pairs its hits feed.
     _feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
-    # For each correlation: does it report hits, which correlation slots it feeds. Inner
-    # correlations come before those that refer to them, so list order is evaluation order.
-    _correlation_emits: tuple[bool, ...] = ()
+    # The same for each correlation. Inner correlations come before those that refer to
+    # them, so list order is evaluation order.
     _correlation_feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
 
     # -- building ---------------------------------------------------------------------------
@@ -254,7 +258,7 @@ class MatchSession:
             self.hits[index] += 1
             if self.matcher._feeds[index]:
                 self._collect(index, events[position], first + position)
-            if self.matcher._emits[index]:
+            if self.matcher.rules[index].reports:
                 hits.append(self._hit(index, views[position], events[position]))
         return hits
 
@@ -301,7 +305,7 @@ class MatchSession:
                         self.dropped[matcher.correlations[parent].title] += 1
                     else:
                         self._occurrences[parent].append(occurrence)
-            if matcher._correlation_emits[index]:
+            if correlation.reports:
                 results.extend(hits)
         results.sort(key=lambda hit: (hit.end, hit.start))
         return results
@@ -344,15 +348,15 @@ class _Builder:
                     inner = correlation_index[id(target)]
                     correlation_feeds[inner].append((index, slot))
                     correlation_emits[inner] &= generate
+        for (_, compiled, _), reports in zip(correlations, correlation_emits):
+            compiled.reports = reports
         return Matcher(
             source=self.source,
-            rules=tuple(rules),
+            rules=tuple(dataclasses.replace(rule, reports=emit) for rule, emit in zip(rules, emits)),
             correlations=tuple(c[1] for c in correlations),
             errors=self.errors,
             skipped=self.skipped,
-            _emits=tuple(emits),
             _feeds=tuple(tuple(f) for f in feeds),
-            _correlation_emits=tuple(correlation_emits),
             _correlation_feeds=tuple(tuple(f) for f in correlation_feeds),
         )
 
