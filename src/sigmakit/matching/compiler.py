@@ -288,7 +288,7 @@ def _base64_values_cased(rule: SigmaRule) -> None:
             if isinstance(item, SigmaDetection):
                 visit(item)
             elif isinstance(item, SigmaDetectionItem) and any(
-                m in (SigmaBase64Modifier, SigmaBase64OffsetModifier) for m in item.modifiers
+                issubclass(m, (SigmaBase64Modifier, SigmaBase64OffsetModifier)) for m in item.modifiers
             ):
                 item.value = [cased(v) for v in item.value]
 
