@@ -333,13 +333,15 @@ class PredicateBackend(Backend):
     # -- rules --------------------------------------------------------------------------
     def convert_rule(self, rule: SigmaRule, output_format: str | None = None,
                      callback: Any = None) -> list[Any]:
+        # Selector names are checked as the author wrote them; sigmakit's field policy only
+        # rewrites selectors consistently with the selections it removes.
+        check_selectors(rule)
         _base64_values_cased(rule)
         return super().convert_rule(rule, output_format, callback)
 
     def finish_query(self, rule: SigmaRule | SigmaCorrelationRule, query: Any,
                      state: ConversionState) -> CompiledDetection:
         assert isinstance(rule, SigmaRule)
-        check_selectors(rule)
         selections = {}
         for name in rule.detection.detections:
             if name == BASE_SELECTION:

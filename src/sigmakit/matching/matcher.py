@@ -227,12 +227,14 @@ class MatchSession:
         self.dropped: Counter[str] = Counter()
         self._occurrences: list[list[Occurrence]] = [[] for _ in matcher.correlations]
         self._predicates = tuple(enumerate(rule.detection.predicate for rule in matcher.rules))
-    def feed(self, event: Event) -> list[Hit]:
+    def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
         """The hits of every rule on *event* (rules feeding only a correlation excluded)."""
         return self.feed_batch((event,))
 
-    def feed_batch(self, events: Sequence[Event]) -> list[Hit]:
+    def feed_batch(self, block: Sequence[Event | Mapping[str, Any]]) -> list[Hit]:
         """The hits on a block of events, ordered by event, then by rule.
+
+        Plain mappings are taken as events numbered by their position in the session.
 
         Each rule runs over the whole block before the next rule starts: with a thousand
         rules, running them all on one event after another is about four times slower,
@@ -240,6 +242,7 @@ class MatchSession:
         again. Matcher.match feeds blocks of BATCH_SIZE events.
         """
         first = self.events + 1
+        events = [_as_event(item, first + offset) for offset, item in enumerate(block)]
         self.events += len(events)
         views = [EventView(event.fields) for event in events]
         found: list[tuple[int, int]] = []  # (event position, rule index)
