@@ -72,8 +72,8 @@ def match(paths: tuple[Path, ...], event_files: tuple[str, ...], source: str, as
         matched += 1
     for event_error in [*read_errors, *session.errors]:
         info(f"error: {event_error}")
-    _summary(matcher, session, len(event_files), len(read_errors))
     shapes.report()
+    _summary(matcher, session, len(event_files), len(read_errors))
     failed = bool(matcher.errors or read_errors or session.errors)
     sys.exit(EXIT_FAILURE if failed or (fail_on_match and matched) else EXIT_OK)
 
