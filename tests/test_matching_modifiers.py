@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import pytest
@@ -102,6 +103,12 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("re anchored", "sel: {F|re: '^b'}\ncondition: sel", {"F": "ab"}, False),
     ("re case-sensitive", "sel: {F|re: 'ABC'}\ncondition: sel", {"F": "abc"}, False),
     ("re i", "sel: {F|re|i: 'ABC'}\ncondition: sel", {"F": "xabcx"}, True),
+    ("re i negative", "sel: {F|re|i: 'ABC'}\ncondition: sel", {"F": "xabx"}, False),
+    ("re ignorecase negative", "sel: {F|re|ignorecase: '^ABC$'}\ncondition: sel", {"F": "abcd"}, False),
+    ("re multiline negative", "sel: {F|re|multiline: '^c$'}\ncondition: sel", {"F": "a\ncd"}, False),
+    ("re dotall negative", "sel: {F|re|dotall: 'a.b'}\ncondition: sel", {"F": "a\n\nb"}, False),
+    ("re m negative", "sel: {F|re|m: '^b$'}\ncondition: sel", {"F": "a\nbb"}, False),
+    ("re s negative", "sel: {F|re|s: '^a.b$'}\ncondition: sel", {"F": "a\r\nb"}, False),
     ("re ignorecase", "sel: {F|re|ignorecase: 'ABC'}\ncondition: sel", {"F": "abc"}, True),
     ("re m", "sel: {F|re|m: '^b$'}\ncondition: sel", {"F": "a\nb\nc"}, True),
     ("re without m", "sel: {F|re: '^b$'}\ncondition: sel", {"F": "a\nb\nc"}, False),
@@ -148,6 +155,8 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
      {"F": base64.b64encode("né".encode("utf-16le")).decode()}, True),
     ("utf16le base64offset", "sel: {F|utf16le|base64offset|contains: 'ping'}\ncondition: sel",
      {"F": base64.b64encode("a ping".encode("utf-16le")).decode()}, True),
+    ("utf16le base64offset negative", "sel: {F|utf16le|base64offset|contains: 'ping'}\ncondition: sel",
+     {"F": base64.b64encode("a pong".encode("utf-16le")).decode()}, False),
     # -- cidr ---------------------------------------------------------------------------------------
     ("cidr v4 in", "sel: {Ip|cidr: '10.0.0.0/8'}\ncondition: sel", {"Ip": "10.1.2.3"}, True),
     ("cidr v4 out", "sel: {Ip|cidr: '10.0.0.0/8'}\ncondition: sel", {"Ip": "11.1.2.3"}, False),
@@ -199,10 +208,16 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("minute other", "sel: {T|minute: 30}\ncondition: sel", {"T": "2024-06-03T08:31:01Z"}, False),
     ("hour", "sel: {T|hour: 8}\ncondition: sel", {"T": "2024-06-03 08:30:01.123"}, True),
     ("hour in UTC", "sel: {T|hour: 8}\ncondition: sel", {"T": "2024-06-03T10:30:01+02:00"}, True),
+    ("hour other", "sel: {T|hour: 10}\ncondition: sel", {"T": "2024-06-03T10:30:01+02:00"}, False),
     ("day", "sel: {T|day: 3}\ncondition: sel", {"T": 1717401601}, True),
+    ("day other", "sel: {T|day: 4}\ncondition: sel", {"T": 1717401601}, False),
     ("week", "sel: {T|week: 23}\ncondition: sel", {"T": "2024-06-03T00:00:00Z"}, True),
+    ("week other", "sel: {T|week: 22}\ncondition: sel", {"T": "2024-06-03T00:00:00Z"}, False),
     ("month", "sel: {T|month: 6}\ncondition: sel", {"T": "2024-06-03T00:00:00Z"}, True),
-    ("year", "sel: {T|year: 2023}\ncondition: sel", {"T": "2024-06-03T00:00:00Z"}, False),
+    ("month other", "sel: {T|month: 7}\ncondition: sel", {"T": "2024-06-03T00:00:00Z"}, False),
+    ("minute in ms epoch", "sel: {T|minute: 0}\ncondition: sel", {"T": "1717401601337"}, True),
+    ("year", "sel: {T|year: 2024}\ncondition: sel", {"T": "2024-06-03T00:00:00Z"}, True),
+    ("year other", "sel: {T|year: 2023}\ncondition: sel", {"T": "2024-06-03T00:00:00Z"}, False),
     ("time part not a time", "sel: {T|year: 2024}\ncondition: sel", {"T": "yesterday"}, False),
     # -- keywords ---------------------------------------------------------------------------------------
     ("keyword anywhere", "kw: [whoami]\ncondition: kw", {"A": 1, "B": "cmd /c WHOAMI /all"}, True),
@@ -253,11 +268,18 @@ def test_escaped_percent_is_not_a_placeholder() -> None:
     assert matches("sel: {F|expand: '100\\%'}\ncondition: sel", {"F": "100%"})
 
 
-def test_modifier_cases_cover_every_pysigma_modifier() -> None:
+@pytest.mark.parametrize("expected", [True, False])
+def test_every_modifier_has_positive_and_negative_cases(expected: bool) -> None:
+    """Every modifier pySigma knows (and utf16le) is in a case that matches and one that does not."""
     from sigma.modifiers import modifier_mapping
 
-    text = " ".join(detection for _, detection, _, _ in CASES)
-    untested = [name for name in modifier_mapping if f"|{name}" not in text and name != "expand"]
+    used = {
+        modifier
+        for _, detection, _, outcome in CASES if outcome is expected
+        for key in re.findall(r"[\w.]*(?:\|[\w]+)+", detection)
+        for modifier in key.split("|")[1:]
+    }
+    untested = sorted(set(modifier_mapping) - used - {"expand"})  # expand: tests below
     assert untested == []
 
 

@@ -328,15 +328,16 @@ def _decrement(counter: Counter[Any], key: Any) -> None:
         del counter[key]
 
 
-def _keys(values: tuple[Any, ...]) -> tuple[str, ...]:
-    return tuple((text_of(v) if text_of(v) is not None else str(v)).casefold() for v in values)  # type: ignore[union-attr]
-
-
 def _value_key(value: Any) -> str | None:
+    """A value as compared in groups and distinct counts: its text, case-folded."""
     if value is None:
         return None
     text = text_of(value)
     return (text if text is not None else str(value)).casefold()
+
+
+def _keys(values: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(_value_key(value) or "" for value in values)
 
 
 def _numbers(window: Sequence[Occurrence]) -> list[float]:

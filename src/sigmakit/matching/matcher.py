@@ -402,22 +402,25 @@ class _Builder:
                 if key:
                     names.setdefault(key, rule)
         result: list[tuple[LoadedRule, CompiledCorrelation, list[LoadedRule]]] = []
-        pending = [rule for rule in self.loaded if rule.is_correlation]
+        parsed: dict[int, SigmaCorrelationRule] = {}
+        for rule in self.loaded:
+            if rule.is_correlation:
+                try:
+                    parsed[id(rule)] = rule.parse()  # type: ignore[assignment]
+                except RuleError as error:
+                    self._fail(rule, error)
+        pending = [rule for rule in self.loaded if id(rule) in parsed]
         # Correlations may refer to correlations: compile those whose references are done.
         while pending:
             progressed = False
             for rule in list(pending):
-                references = self._references(rule)
-                if references is None:
-                    pending.remove(rule)
-                    continue
-                waiting = [r for r in references if r in names and names[r].is_correlation
-                           and names[r] in pending and names[r] is not rule]
+                references = _references(parsed[id(rule)])
+                waiting = [r for r in references if r in names and names[r] in pending and names[r] is not rule]
                 if waiting:
                     continue
                 pending.remove(rule)
                 progressed = True
-                compiled = self._compile_correlation(rule, names)
+                compiled = self._compile_correlation(rule, parsed[id(rule)], names)
                 if compiled is not None:
                     result.append(compiled)
             if not progressed:
@@ -427,23 +430,9 @@ class _Builder:
                 break
         return result
 
-    def _references(self, rule: LoadedRule) -> list[str] | None:
-        try:
-            parsed = rule.parse()
-        except RuleError as error:
-            self._fail(rule, error)
-            return None
-        assert isinstance(parsed, SigmaCorrelationRule)
-        if parsed.rules:
-            return [r.reference for r in parsed.rules]
-        condition = parsed.condition
-        return list(condition.get_referenced_rules()) if hasattr(condition, "get_referenced_rules") else []
-
     def _compile_correlation(
-        self, rule: LoadedRule, names: dict[str, LoadedRule]
+        self, rule: LoadedRule, parsed: SigmaCorrelationRule, names: dict[str, LoadedRule]
     ) -> tuple[LoadedRule, CompiledCorrelation, list[LoadedRule]] | None:
-        parsed = rule.parse()
-        assert isinstance(parsed, SigmaCorrelationRule)
         try:
             self.backend.last_processing_pipeline.apply(parsed)
         except PipelineError as error:
@@ -481,6 +470,14 @@ class _Builder:
             referenced.append(target)
         self.compiled_correlations.add(id(rule))
         return rule, compiled, referenced
+
+
+def _references(rule: SigmaCorrelationRule) -> list[str]:
+    """The rules a correlation refers to: its ``rules``, else those its condition names."""
+    if rule.rules:
+        return [reference.reference for reference in rule.rules]
+    condition = rule.condition
+    return list(condition.get_referenced_rules()) if hasattr(condition, "get_referenced_rules") else []
 
 
 def _unsupported(rule: LoadedRule, message: str, feature: str) -> UnsupportedFeatureError:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Iterator, Mapping
 
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations.base import ValueTransformation
@@ -112,7 +112,3 @@ def placeholder_pipeline(values: Placeholders) -> ProcessingPipeline:
     transformation = PlaceholderTransformation(values={k: tuple(v) for k, v in values.items()})
     item = ProcessingItem(transformation, identifier="sigmakit_placeholders")
     return ProcessingPipeline(items=[item], name="sigmakit placeholders")
-
-
-def names(values: Iterable[str]) -> str:
-    return ", ".join(f"%{name}%" for name in values)

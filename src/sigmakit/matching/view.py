@@ -138,13 +138,14 @@ class EventView:
     an object); ``view.numbers[field]`` each value that is a number.
     """
 
-    __slots__ = ("fields", "text", "numbers", "_keywords")
+    __slots__ = ("fields", "text", "numbers", "_keywords", "_raw_keywords")
 
     def __init__(self, fields: Mapping[str, Any]) -> None:
         self.fields = fields
         self.text = _Texts(fields)
         self.numbers = _Numbers(fields)
         self._keywords: tuple[str, ...] | None = None
+        self._raw_keywords: tuple[str, ...] | None = None
 
     def raw(self, name: str) -> Any:
         """The field's value as the event holds it, or MISSING."""
@@ -170,13 +171,13 @@ class EventView:
     def keyword_texts(self) -> tuple[str, ...]:
         """The case-folded text of every value in the event, for keyword searches."""
         if self._keywords is None:
-            out: list[str] = []
-            _all_texts(self.fields, out)
-            self._keywords = tuple(t.casefold() for t in out)
+            self._keywords = tuple(t.casefold() for t in self.keyword_raw_texts())
         return self._keywords
 
     def keyword_raw_texts(self) -> tuple[str, ...]:
         """The text of every value in the event, unfolded (for cased keywords and regexes)."""
-        out: list[str] = []
-        _all_texts(self.fields, out)
-        return tuple(out)
+        if self._raw_keywords is None:
+            out: list[str] = []
+            _all_texts(self.fields, out)
+            self._raw_keywords = tuple(out)
+        return self._raw_keywords
