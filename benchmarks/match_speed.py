@@ -102,7 +102,8 @@ def measure(label: str, paths: Iterable[Path], events: list[Event], target: str 
     print(f"\n== {label} (source {matcher.source})")
     print(f"rules: {len(rules) + len(rules.errors)} documents, {len(matcher.rules)} compiled, "
           f"{len(matcher.errors)} failed, {len(matcher.skipped)} skipped")
-    print(f"load {loaded - started:.2f}s, compile {compiled - loaded:.2f}s; regexes by engine: {dict(engines)}")
+    print(f"load {loaded - started:.2f}s, compile {compiled - loaded:.2f}s; "
+          f"regexes by engine: {dict(engines)}")
     for reason, count in Counter(reason_of(e.message) for e in matcher.errors).most_common():
         print(f"  failed x{count}: {reason}")
     for reason, count in Counter(reason_of(s.reason) for s in matcher.skipped).most_common(5):

@@ -64,6 +64,11 @@ class MetadataError(RuleError):
     """A rule's Splunk ES metadata block is missing a key or holds a wrong value."""
 
 
+class OutputError(SigmakitError):
+    """sigmakit could not write what was asked (a .conf value it cannot represent, a file
+    that does not read back as written, a folder it cannot replace)."""
+
+
 class UnsupportedFeatureError(RuleError):
     """The rule uses a Sigma feature the local matcher cannot evaluate faithfully.
 

@@ -6,8 +6,10 @@ import click
 
 from sigmakit import __version__
 from sigmakit.cli.common import configure_logging
+from sigmakit.cli.build import build
 from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
+from sigmakit.cli.listing import list_command
 from sigmakit.cli.match import match
 
 
@@ -21,6 +23,8 @@ def cli(verbose: int) -> None:
 
 cli.add_command(check)
 cli.add_command(convert)
+cli.add_command(build)
+cli.add_command(list_command)
 cli.add_command(match)
 
 

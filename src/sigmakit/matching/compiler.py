@@ -65,7 +65,14 @@ from sigma.types import (
 )
 
 from sigmakit.matching.literals import required_literals
-from sigmakit.matching.patterns import AUTOMATON_FROM, PatternGroup, StringPattern, StringTest, UnresolvedPlaceholder, compile_string
+from sigmakit.matching.patterns import (
+    AUTOMATON_FROM,
+    PatternGroup,
+    StringPattern,
+    StringTest,
+    UnresolvedPlaceholder,
+    compile_string,
+)
 from sigmakit.matching.regex import RegexCompileError, compile_regex
 from sigmakit.matching.timestamps import parse_time, time_part
 from sigmakit.matching.view import EventView, scalars
@@ -414,7 +421,8 @@ class PredicateBackend(Backend):
 
     def _string_leaf(self, cond: ConditionFieldEqualsValueExpression) -> Predicate:
         pattern = self._pattern(cond.value, cond.field)
-        return _text_leaf(_key(cond.field, pattern.cased), PatternGroup.of([pattern]), _COST[pattern.shape.value])
+        group = PatternGroup.of([pattern])
+        return _text_leaf(_key(cond.field, pattern.cased), group, _COST[pattern.shape.value])
 
     def convert_condition_field_eq_val_str(self, cond: ConditionFieldEqualsValueExpression,
                                            state: ConversionState) -> Predicate:
@@ -541,7 +549,8 @@ class PredicateBackend(Backend):
         test, cost = regex_search_test(regex.regexp.to_plain_regex(), regex.flags)
         return _keyword_test(test, True, cost)
 
-    def convert_condition_query_expr(self, cond: ConditionValueExpression, state: ConversionState) -> Predicate:
+    def convert_condition_query_expr(self, cond: ConditionValueExpression,
+                                     state: ConversionState) -> Predicate:
         raise UnsupportedFeature(
             "a keyword holds a query expression (SIEM query text), which cannot be evaluated on events",
             "query expression",

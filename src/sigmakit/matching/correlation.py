@@ -170,7 +170,8 @@ class CompiledCorrelation:
             raise CorrelationFeatureError("the correlation refers to no rule", "correlation rules")
         value_field = condition.fieldref if isinstance(condition, SigmaCorrelationCondition) else None
         if isinstance(value_field, list):
-            raise CorrelationFeatureError("a correlation condition over several fields", "condition field list")
+            raise CorrelationFeatureError("a correlation condition over several fields",
+                                          "condition field list")
         if rule.type is SigmaCorrelationType.VALUE_PERCENTILE and (
             not isinstance(condition, SigmaCorrelationCondition)
             or condition.percentile is None or not 0 <= condition.percentile <= 100
@@ -201,7 +202,8 @@ class CompiledCorrelation:
             group = tuple(hit.group[name] for name in self.group_fields[slot])
         except KeyError:
             return None
-        identity = ("correlation", hit.rule_id, hit.rule_title, hit.start, hit.end, _keys(tuple(hit.group.values())))
+        group_key = _keys(tuple(hit.group.values()))
+        identity = ("correlation", hit.rule_id, hit.rule_title, hit.start, hit.end, group_key)
         return Occurrence(hit.end, hit.order, identity, slot, _keys(group), group, None, hit.events)
 
     # -- evaluating -------------------------------------------------------------------------

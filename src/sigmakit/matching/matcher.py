@@ -37,10 +37,22 @@ from sigma.exceptions import SigmaError
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
-from sigmakit.errors import EventError, Location, OutOfScopeError, PipelineError, RuleError, UnsupportedFeatureError
+from sigmakit.errors import (
+    EventError,
+    Location,
+    OutOfScopeError,
+    PipelineError,
+    RuleError,
+    UnsupportedFeatureError,
+)
 from sigmakit.events import Event
 from sigmakit.matching.compiler import CompiledDetection, PredicateBackend, UnsupportedFeature
-from sigmakit.matching.correlation import CompiledCorrelation, CorrelationFeatureError, CorrelationHit, Occurrence
+from sigmakit.matching.correlation import (
+    CompiledCorrelation,
+    CorrelationFeatureError,
+    CorrelationHit,
+    Occurrence,
+)
 from sigmakit.matching.placeholders import placeholder_pipeline
 from sigmakit.matching.regex import RegexTimeout
 from sigmakit.matching.timestamps import event_time
@@ -415,7 +427,8 @@ class _Builder:
             progressed = False
             for rule in list(pending):
                 references = _references(parsed[id(rule)])
-                waiting = [r for r in references if r in names and names[r] in pending and names[r] is not rule]
+                waiting = [r for r in references
+                           if r in names and names[r] in pending and names[r] is not rule]
                 if waiting:
                     continue
                 pending.remove(rule)
@@ -459,13 +472,18 @@ class _Builder:
                     location=rule.locate(f"'{reference}'"), rule_id=rule.id,
                 ))
                 return None
-            if id(target) in self.failed or (target.is_correlation and id(target) not in self.compiled_correlations):
+            unusable = id(target) in self.failed or (
+                target.is_correlation and id(target) not in self.compiled_correlations
+            )
+            if unusable:
                 reason = self.failed.get(id(target), "it could not be compiled")
                 if id(target) in self.out_of_scope:
                     self._skip(rule, f"refers to rule {reference!r}, {reason}")
                 else:
-                    self._fail(rule, RuleError(f"correlation refers to rule {reference!r}, which failed: {reason}",
-                                               location=rule.locate(f"'{reference}'"), rule_id=rule.id))
+                    self._fail(rule, RuleError(
+                        f"correlation refers to rule {reference!r}, which failed: {reason}",
+                        location=rule.locate(f"'{reference}'"), rule_id=rule.id,
+                    ))
                 return None
             referenced.append(target)
         self.compiled_correlations.add(id(rule))

@@ -119,10 +119,9 @@ def _single_char(parts: Sequence[str | SpecialChars], cased: bool) -> tuple[tupl
         body.pop(0)
     while body[-1:] == [_STAR]:
         body.pop()
-    text = start_anchor + "".join(
-        ".*" if part is _STAR else "." if part is _ONE else escape(_fold(part, cased))  # type: ignore[arg-type]
-        for part in body
-    ) + end_anchor
+    pieces = [".*" if part is _STAR else "." if part is _ONE else escape(_fold(str(part), cased))
+              for part in body]
+    text = start_anchor + "".join(pieces) + end_anchor
     search = compile_regex(text, _DOTALL).search
     longest = max(runs, key=len, default="")
     if not longest:

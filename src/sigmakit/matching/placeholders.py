@@ -44,7 +44,8 @@ def load_placeholders(path: str | Path) -> dict[str, tuple[str, ...]]:
         text = source.read_text(encoding="utf-8")
         documents = load_yaml_documents(text, source)
     except OSError as error:
-        raise UsageError(f"cannot read placeholders file: {error.strerror}", location=Location.of(source)) from None
+        raise UsageError(f"cannot read placeholders file: {error.strerror}",
+                         location=Location.of(source)) from None
     except (UnicodeDecodeError, RuleError) as error:
         raise UsageError(f"placeholders file: {error}", location=Location.of(source)) from None
     if not documents or documents[0].data is None:

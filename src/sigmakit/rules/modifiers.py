@@ -95,13 +95,13 @@ class Base64OffsetModifier(SigmaBase64OffsetModifier):
         if not isinstance(val, EncodedString):
             return super().modify(val)
         data = val.data
-        return SigmaExpansion([
-            SigmaString(
-                b64encode(shift * b" " + data)[self.start_offsets[shift]:self.end_offsets[(len(data) + shift) % 3]]
-                .decode()
-            )
-            for shift in range(3)
-        ])
+        variants = []
+        for shift in range(3):
+            encoded = b64encode(shift * b" " + data)
+            variants.append(SigmaString(
+                encoded[self.start_offsets[shift]:self.end_offsets[(len(data) + shift) % 3]].decode()
+            ))
+        return SigmaExpansion(variants)
 
 
 _MODIFIERS: dict[str, type] = {
