@@ -210,3 +210,22 @@ def test_compiled_rule_exposes_required_literals() -> None:
 def test_matches_on_compiled_rule(event: dict[str, Any], expected: bool) -> None:
     rule = compiled("sel: {A: x, B: y}\ncondition: sel").rules[0]
     assert rule.matches(event) is expected
+
+
+def test_base_search_is_tested_after_the_rules_own_tests() -> None:
+    from sigmakit.matching import EventView
+
+    read: list[str] = []
+
+    class Recording(dict):  # type: ignore[type-arg]
+        def __missing__(self, key: Any) -> tuple[Any, ...]:
+            read.append(key[0] if isinstance(key, tuple) else key)
+            return ()
+
+    view = EventView({})
+    view.text, view.numbers = Recording(), Recording()  # type: ignore[assignment]
+    rule = _diskshadow("sysmon").rules[0]
+    assert rule.detection.predicate(view) is False
+    # Cheapest first (an exact name before a suffix); the rule rejected the event before
+    # its base search (source, EventCode) was read.
+    assert read == ["OriginalFileName", "Image"]

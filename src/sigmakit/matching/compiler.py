@@ -35,6 +35,7 @@ from typing import Any, Callable, ClassVar, Final, Iterable
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
     ConditionItem,
     ConditionNOT,
     ConditionOR,
@@ -85,6 +86,7 @@ _COST: Final = {"exact": 1, "prefix": 2, "suffix": 2, "prefix+suffix": 2, "conta
                 "single-char": 6}
 _REGEX_COST: Final = 8
 _KEYWORD_FACTOR: Final = 4
+_BASE_SEARCH_COST: Final = 1000
 _COMPARE: Final = {
     CompareOperators.LT: operator.lt,
     CompareOperators.LTE: operator.le,
@@ -117,6 +119,12 @@ class CompiledDetection:
     predicate: Predicate
     selections: dict[str, Predicate]
     literals: frozenset[str] | None
+
+
+def _is_base_search(node: Any) -> bool:
+    """Is *node* the data source's base search (the pipeline's own selection)?"""
+    chain = node.parent_chain() if hasattr(node, "parent_chain") else []
+    return any(isinstance(p, ConditionIdentifier) and p.identifier == BASE_SELECTION for p in chain)
 
 
 def _cost(predicate: Predicate) -> int:
@@ -365,7 +373,15 @@ class PredicateBackend(Backend):
         return super().convert_condition(cond, state)  # type: ignore[no-any-return]
 
     def convert_condition_and(self, cond: ConditionAND, state: ConversionState) -> Predicate:
-        return _all([self.convert_condition(arg, state) for arg in cond.args])
+        predicates = []
+        for arg in cond.args:
+            predicate = self.convert_condition(arg, state)
+            if _is_base_search(arg):
+                # Events reach a data source's matcher because they are of that source, so
+                # its base search nearly always holds: the rule's own tests go first.
+                predicate = _priced(predicate, _cost(predicate) + _BASE_SEARCH_COST)
+            predicates.append(predicate)
+        return _all(predicates)
 
     def convert_condition_or(self, cond: ConditionOR, state: ConversionState) -> Predicate:
         """OR, with all plain string tests on one field merged into one (set lookup etc.)."""
