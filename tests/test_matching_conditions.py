@@ -229,3 +229,9 @@ def test_base_search_is_tested_after_the_rules_own_tests() -> None:
     # Cheapest first (an exact name before a suffix); the rule rejected the event before
     # its base search (source, EventCode) was read.
     assert read == ["OriginalFileName", "Image"]
+
+
+def test_required_literals_come_from_the_rule_not_the_base_search() -> None:
+    (rule,) = _diskshadow("sysmon").rules
+    # The most selective of the rule's own needs, not the Sysmon source every event holds.
+    assert rule.literals == frozenset({"\\diskshadow.exe", "diskshadow.exe"})

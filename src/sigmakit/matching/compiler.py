@@ -35,7 +35,6 @@ from typing import Any, Callable, ClassVar, Final, Iterable
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionIdentifier,
     ConditionItem,
     ConditionNOT,
     ConditionOR,
@@ -65,7 +64,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from sigmakit.matching.literals import required_literals
+from sigmakit.matching.literals import is_base_search, required_literals
 from sigmakit.matching.patterns import (
     AUTOMATON_FROM,
     PatternGroup,
@@ -119,12 +118,6 @@ class CompiledDetection:
     predicate: Predicate
     selections: dict[str, Predicate]
     literals: frozenset[str] | None
-
-
-def _is_base_search(node: Any) -> bool:
-    """Is *node* the data source's base search (the pipeline's own selection)?"""
-    chain = node.parent_chain() if hasattr(node, "parent_chain") else []
-    return any(isinstance(p, ConditionIdentifier) and p.identifier == BASE_SELECTION for p in chain)
 
 
 def _cost(predicate: Predicate) -> int:
@@ -376,7 +369,7 @@ class PredicateBackend(Backend):
         predicates = []
         for arg in cond.args:
             predicate = self.convert_condition(arg, state)
-            if _is_base_search(arg):
+            if is_base_search(arg):
                 # Events reach a data source's matcher because they are of that source, so
                 # its base search nearly always holds: the rule's own tests go first.
                 predicate = _priced(predicate, _cost(predicate) + _BASE_SEARCH_COST)

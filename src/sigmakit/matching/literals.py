@@ -9,7 +9,8 @@ None means no such set is known (a negation, a regex, a number or a null test de
 Built bottom-up over the condition tree: a string test needs its longest literal piece;
 an OR needs one of its branches' sets (the union, None if any branch has none); an AND
 needs what any one of its branches needs (the branch whose weakest literal is longest is
-chosen, as the most selective).
+chosen, as the most selective). A data source's base search is chosen only when nothing
+else is known: every event of that source holds its literals, so they select nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
     ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
@@ -27,6 +29,13 @@ from sigma.types import SigmaExpansion, SigmaString
 
 from sigmakit.matching.patterns import UnresolvedPlaceholder, compile_string
 from sigmakit.matching.view import EventView
+from sigmakit.pipelines.source import BASE_SELECTION
+
+
+def is_base_search(node: Any) -> bool:
+    """Is *node* (part of) the data source's base search, the selection its pipeline adds?"""
+    chain = node.parent_chain() if hasattr(node, "parent_chain") else []
+    return any(isinstance(p, ConditionIdentifier) and p.identifier == BASE_SELECTION for p in chain)
 
 
 def _value_literals(value: Any) -> frozenset[str] | None:
@@ -58,8 +67,12 @@ def required_literals(node: Any) -> frozenset[str] | None:
     if isinstance(node, ConditionOR):
         return _union([required_literals(arg) for arg in node.args])
     if isinstance(node, ConditionAND):
-        known = [found for found in (required_literals(arg) for arg in node.args) if found is not None]
-        return max(known, key=_strength) if known else None
+        own = [arg for arg in node.args if not is_base_search(arg)]
+        for args in (own, node.args):
+            known = [found for found in map(required_literals, args) if found is not None]
+            if known:
+                return max(known, key=_strength)
+        return None
     if isinstance(node, ConditionNOT):
         return None
     return None
