@@ -145,8 +145,7 @@ def _summary(matcher: Matcher, session: MatchSession, files: int, bad_lines: int
     for rule, count in zip(matcher.rules, session.hits):
         note = "" if rule.reports else " (feeds a correlation; not reported alone)"
         info(f"{count:>7} hit(s)  {rule.title}  [{rule.path}]{note}")
-    for correlation, count in zip(matcher.correlations, session.correlation_hits):
-        dropped = session.dropped.get(correlation.title, 0)
+    for correlation, count, dropped in zip(matcher.correlations, session.correlation_hits, session.dropped):
         note = f" ({dropped} rule hit(s) without a time or group-by value left out)" if dropped else ""
         info(f"{count:>7} hit(s)  {correlation.title}  [correlation: {correlation.kind.name.lower()}]{note}")
     for skipped in matcher.skipped:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -224,9 +223,9 @@ class MatchSession:
     """Matching state over one stream of events: feed events, then finish.
 
     ``hits`` counts the hits of each rule (by index in ``matcher.rules``, including hits of
-    rules that only feed a correlation); ``errors`` holds events that could not be
-    evaluated (a regex that timed out); ``dropped`` counts, per correlation title, rule hits
-    it could not use (no time, or no group-by value).
+    rules that only feed a correlation), ``correlation_hits`` those of each correlation;
+    ``dropped`` counts, per correlation, rule hits it could not use (no time, or no group-by
+    value); ``errors`` holds events that could not be evaluated (a regex that timed out).
     """
 
     def __init__(self, matcher: Matcher, time_field: str | None = None) -> None:
@@ -235,10 +234,12 @@ class MatchSession:
         self.events = 0
         self.hits: list[int] = [0] * len(matcher.rules)
         self.correlation_hits: list[int] = [0] * len(matcher.correlations)
+        self.dropped: list[int] = [0] * len(matcher.correlations)
         self.errors: list[EventError] = []
-        self.dropped: Counter[str] = Counter()
         self._occurrences: list[list[Occurrence]] = [[] for _ in matcher.correlations]
         self._predicates = tuple(enumerate(rule.detection.predicate for rule in matcher.rules))
+        self._finished = False
+
     def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
         """The hits of every rule on *event* (rules feeding only a correlation excluded)."""
         return self.feed_batch((event,))
@@ -297,17 +298,22 @@ class MatchSession:
         time = event_time(event.fields, self.time_field)
         for correlation_index, slot in self.matcher._feeds[index]:
             correlation = self.matcher.correlations[correlation_index]
-            if time is None:
-                self.dropped[correlation.title] += 1
-                continue
-            occurrence = correlation.from_event(slot, event.fields, time, order, (event.file, event.line))
+            occurrence = None if time is None else correlation.from_event(
+                slot, event.fields, time, order, (event.file, event.line)
+            )
             if occurrence is None:
-                self.dropped[correlation.title] += 1
-                continue
-            self._occurrences[correlation_index].append(occurrence)
+                self.dropped[correlation_index] += 1
+            else:
+                self._occurrences[correlation_index].append(occurrence)
 
     def finish(self) -> list[CorrelationHit]:
-        """Evaluate every correlation over what was fed; the hits of those that report."""
+        """Evaluate every correlation over what was fed; the hits of those that report.
+
+        Call it once, after the last event.
+        """
+        if self._finished:
+            raise RuntimeError("MatchSession.finish() was already called")
+        self._finished = True
         matcher = self.matcher
         results: list[CorrelationHit] = []
         for index, correlation in enumerate(matcher.correlations):
@@ -317,7 +323,7 @@ class MatchSession:
                 for hit in hits:
                     occurrence = matcher.correlations[parent].from_hit(slot, hit)
                     if occurrence is None:
-                        self.dropped[matcher.correlations[parent].title] += 1
+                        self.dropped[parent] += 1
                     else:
                         self._occurrences[parent].append(occurrence)
             if correlation.reports:
