@@ -30,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Final, Iterable
+from typing import Any, Callable, ClassVar, Final, Iterable, cast
 
 from sigma.conditions import (
     ConditionAND,
@@ -56,6 +56,7 @@ from sigma.types import (
     SigmaCompareExpression,
     SigmaExpansion,
     SigmaFieldReference,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -398,7 +399,7 @@ class PredicateBackend(Backend):
         values = arg.value.values if isinstance(arg.value, SigmaExpansion) else [arg.value]
         if not values or not all(isinstance(v, SigmaString) for v in values):
             return False
-        patterns = [self._pattern(v, field, keyword=field is None) for v in values]
+        patterns = [self._pattern(cast(SigmaString, v), field, keyword=field is None) for v in values]
         for pattern in patterns:
             groups.setdefault((field, pattern.cased), []).append(pattern)
         return True
@@ -429,7 +430,7 @@ class PredicateBackend(Backend):
             ) from None
 
     def _string_leaf(self, cond: ConditionFieldEqualsValueExpression) -> Predicate:
-        pattern = self._pattern(cond.value, cond.field)
+        pattern = self._pattern(cast(SigmaString, cond.value), cond.field)
         group = PatternGroup.of([pattern])
         return _text_leaf(_key(cond.field, pattern.cased), group, _COST[pattern.shape.value])
 
@@ -443,12 +444,12 @@ class PredicateBackend(Backend):
 
     def convert_condition_field_eq_val_num(self, cond: ConditionFieldEqualsValueExpression,
                                            state: ConversionState) -> Predicate:
-        field, number = cond.field, cond.value.number
+        field, number = cond.field, cast(SigmaNumber, cond.value).number
         return _priced(lambda view: number in view.numbers[field], 1)
 
     def convert_condition_field_eq_val_timestamp_part(self, cond: ConditionFieldEqualsValueExpression,
                                                       state: ConversionState) -> Predicate:
-        value: SigmaTimestampPart = cond.value
+        value = cast(SigmaTimestampPart, cond.value)
         field, part, number = cond.field, value.timestamp_part, value.number
 
         def test(view: EventView) -> bool:
@@ -468,7 +469,7 @@ class PredicateBackend(Backend):
 
     def convert_condition_field_eq_val_re(self, cond: ConditionFieldEqualsValueExpression,
                                           state: ConversionState) -> Predicate:
-        regex: SigmaRegularExpression = cond.value
+        regex = cast(SigmaRegularExpression, cond.value)
         self._check_regex_placeholders(regex, cond.field)
         test, cost = regex_search_test(regex.regexp.to_plain_regex(), regex.flags)
         return _test_leaf((cond.field,), test, cost)
@@ -483,7 +484,7 @@ class PredicateBackend(Backend):
 
     def convert_condition_field_eq_val_cidr(self, cond: ConditionFieldEqualsValueExpression,
                                             state: ConversionState) -> Predicate:
-        cidr: SigmaCIDRExpression = cond.value
+        cidr = cast(SigmaCIDRExpression, cond.value)
         network = cidr.network
 
         def in_network(text: str) -> bool:
@@ -500,13 +501,13 @@ class PredicateBackend(Backend):
 
     def convert_condition_field_compare_op_val(self, cond: ConditionFieldEqualsValueExpression,
                                                state: ConversionState) -> Predicate:
-        comparison: SigmaCompareExpression = cond.value
+        comparison = cast(SigmaCompareExpression, cond.value)
         field, compare, threshold = cond.field, _COMPARE[comparison.op], comparison.number.number
         return _priced(lambda view: any(compare(n, threshold) for n in view.numbers[field]), 2)
 
     def convert_condition_field_eq_field(self, cond: ConditionFieldEqualsValueExpression,
                                          state: ConversionState) -> Predicate:
-        reference: SigmaFieldReference = cond.value
+        reference = cast(SigmaFieldReference, cond.value)
         field, other = cond.field, reference.field
         relation: Callable[[str, str], bool]
         if reference.starts_with and reference.ends_with:
@@ -545,15 +546,15 @@ class PredicateBackend(Backend):
 
     # -- keywords (values without a field) -------------------------------------------------------
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> Predicate:
-        pattern = self._pattern(cond.value, None, keyword=True)
+        pattern = self._pattern(cast(SigmaString, cond.value), None, keyword=True)
         return _keyword_test(pattern.test, pattern.cased, _COST[pattern.shape.value])
 
     def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> Predicate:
-        text = str(cond.value.number)
+        text = str(cast(SigmaNumber, cond.value).number)
         return _keyword_test(lambda s: text in s, False, _COST["contains"])
 
     def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> Predicate:
-        regex: SigmaRegularExpression = cond.value
+        regex = cast(SigmaRegularExpression, cond.value)
         self._check_regex_placeholders(regex, None)
         test, cost = regex_search_test(regex.regexp.to_plain_regex(), regex.flags)
         return _keyword_test(test, True, cost)

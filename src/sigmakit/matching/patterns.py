@@ -150,10 +150,10 @@ def compile_string(value: SigmaString, *, cased: bool | None = None) -> StringPa
         return StringPattern(Shape.SINGLE_CHAR, is_cased, runs, test)
     pieces: list[str] = [""]
     for part in parts:
-        if part is _STAR:
+        if isinstance(part, str):
+            pieces[-1] += _fold(part, is_cased)
+        else:  # '*' (a '?' took the single-char path above)
             pieces.append("")
-        else:
-            pieces[-1] += _fold(part, is_cased)  # type: ignore[operator]
     return _from_pieces(tuple(pieces), is_cased)
 
 

@@ -75,7 +75,7 @@ class PlaceholderTransformation(ValueTransformation):
 
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def apply_value(
+    def apply_value(  # type: ignore[override]  # pySigma picks the values by this annotation
         self, field: str | None, val: SigmaString | SigmaRegularExpression
     ) -> SigmaType | None:
         if isinstance(val, SigmaRegularExpression):

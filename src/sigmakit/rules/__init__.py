@@ -1,6 +1,6 @@
 """Rules: finding, reading and validating Sigma rule files and their ES metadata."""
 
-from sigmakit.rules import modifiers as _modifiers  # registers the spec's encoding modifiers
+from sigmakit.rules import modifiers as _modifiers  # noqa: F401  (registers the spec's encoding modifiers)
 from sigmakit.rules.conditions import merge_conditions
 from sigmakit.rules.loader import (
     LoadedRule,

@@ -27,7 +27,7 @@ from sigma.modifiers import (
     modifier_mapping,
     reverse_modifier_mapping,
 )
-from sigma.types import SigmaExpansion, SigmaString
+from sigma.types import SigmaExpansion, SigmaString, SigmaType
 
 
 class EncodedString(SigmaString):
@@ -42,9 +42,10 @@ class EncodedString(SigmaString):
     @classmethod
     def of(cls, data: bytes) -> "EncodedString":
         value = cls()
+        text = data.decode("latin-1")
         value.data = data
-        value.s = [data.decode("latin-1")] if data else []
-        value.original = value.s[0] if data else ""
+        value.s = [text] if text else []
+        value.original = text
         return value
 
 
@@ -95,7 +96,7 @@ class Base64OffsetModifier(SigmaBase64OffsetModifier):
         if not isinstance(val, EncodedString):
             return super().modify(val)
         data = val.data
-        variants = []
+        variants: list[SigmaType] = []
         for shift in range(3):
             encoded = b64encode(shift * b" " + data)
             variants.append(SigmaString(
