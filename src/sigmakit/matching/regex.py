@@ -11,8 +11,10 @@ Two engines, chosen per pattern:
   times out raises RegexTimeout instead of quietly counting as "no match".
 
 One difference between RE2 and PCRE/Python is bridged here: outside multiline mode, PCRE's
-``$`` also matches just before a final newline, RE2's only at the very end. Patterns are
-rewritten so that ``$`` keeps the PCRE meaning.
+``$`` also matches just before a final newline, RE2's only at the very end. RE2's places
+for ``$`` are a subset of PCRE's, so whatever RE2 finds is a match; only when it finds
+nothing in a text that ends with a newline does the backtracking engine give the answer
+(with its timeout). Texts ending in a newline are rare in logs, so this costs little.
 
 Sigma's regex flags (``i``, ``m``, ``s``) arrive as pySigma's SigmaRegularExpressionFlag
 values and become inline flags, identical for both engines.
@@ -60,7 +62,8 @@ class RegexCompileError(Exception):
 
 @dataclass(frozen=True)
 class CompiledRegex:
-    """A compiled pattern: ``search`` (anywhere in the text) and ``fullmatch`` (all of it).
+    """A compiled pattern: ``search`` (anywhere in the text) and ``fullmatch`` (all of it;
+    for generated patterns, which hold no ``$``).
 
     ``engine`` is ``"re2"`` or ``"regex"``; ``pattern`` is the text as the rule gave it.
     """
@@ -83,14 +86,12 @@ def escape(text: str) -> str:
     return "".join("\\" + c if c in _SPECIAL else c for c in text)
 
 
-def _pcre_dollar(pattern: str) -> str:
-    """Rewrite unescaped ``$`` outside classes so RE2 also accepts a final newline before it."""
-    out: list[str] = []
+def _has_dollar(pattern: str) -> bool:
+    """Does *pattern* hold an unescaped ``$`` outside character classes?"""
     index, length, in_class = 0, len(pattern), False
     while index < length:
         char = pattern[index]
-        if char == "\\" and index + 1 < length:
-            out.append(pattern[index:index + 2])
+        if char == "\\":
             index += 2
             continue
         if in_class:
@@ -98,23 +99,29 @@ def _pcre_dollar(pattern: str) -> str:
                 in_class = False
         elif char == "[":
             in_class = True
-            out.append(char)
             index += 1
             # A ']' right after '[' or '[^' is a literal member, not the end of the class.
             if index < length and pattern[index] == "^":
-                out.append("^")
                 index += 1
             if index < length and pattern[index] == "]":
-                out.append("]")
                 index += 1
             continue
         elif char == "$":
-            out.append("(?:\\n?\\z)")
-            index += 1
-            continue
-        out.append(char)
+            return True
         index += 1
-    return "".join(out)
+    return False
+
+
+def _pcre_dollar_search(search: Callable[[str], Any], exact: Callable[[str], Any]) -> Callable[[str], Any]:
+    """RE2's *search*, completed by the *exact* engine for texts ending in a newline."""
+
+    def run(text: str) -> Any:
+        found = search(text)
+        if found is None and text.endswith("\n"):
+            found = exact(text)
+        return found
+
+    return run
 
 
 def _timed(method: Callable[..., Any], pattern: str) -> Callable[[str], Any]:
@@ -135,13 +142,20 @@ def compile_regex(pattern: str, flags: frozenset[SigmaRegularExpressionFlag] = f
     """
     inline = "".join(sorted(_INLINE_FLAGS[f] for f in flags))
     prefix = f"(?{inline})" if inline else ""
-    re2_text = pattern if SigmaRegularExpressionFlag.MULTILINE in flags else _pcre_dollar(pattern)
     try:
-        compiled = re2.compile(prefix + re2_text, _RE2_OPTIONS)
+        compiled = re2.compile(prefix + pattern, _RE2_OPTIONS)
     except re2.error:
         pass
     else:
-        return CompiledRegex(pattern, flags, "re2", compiled.search, compiled.fullmatch)
+        search = compiled.search
+        if SigmaRegularExpressionFlag.MULTILINE not in flags and _has_dollar(pattern):
+            try:
+                exact = backtracking.compile(prefix + pattern, backtracking.VERSION0)
+            except backtracking.error:
+                pass  # RE2-only syntax: RE2's '$' it is
+            else:
+                search = _pcre_dollar_search(search, _timed(exact.search, pattern))
+        return CompiledRegex(pattern, flags, "re2", search, compiled.fullmatch)
     try:
         fallback = backtracking.compile(prefix + pattern, backtracking.VERSION0)
     except backtracking.error as error:
