@@ -5,6 +5,7 @@ process-creation data source, Splunk ES content around it, and local proof that 
 import logging
 
 from sigmakit.errors import (
+    EventError,
     Location,
     MetadataError,
     OutOfScopeError,
@@ -13,6 +14,7 @@ from sigmakit.errors import (
     RefusedError,
     RuleError,
     SigmakitError,
+    UnsupportedFeatureError,
     UsageError,
 )
 
@@ -21,6 +23,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __version__ = "0.1.0"
 
 __all__ = [
+    "EventError",
     "Location",
     "MetadataError",
     "OutOfScopeError",
@@ -29,6 +32,7 @@ __all__ = [
     "RefusedError",
     "RuleError",
     "SigmakitError",
+    "UnsupportedFeatureError",
     "UsageError",
     "__version__",
 ]

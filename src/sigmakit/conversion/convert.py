@@ -11,7 +11,6 @@ run through that target's pipeline and sigmakit's Splunk backend, and classified
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass, field
 from enum import Enum
@@ -26,6 +25,7 @@ from sigmakit.conversion.correlation import correlation_search
 from sigmakit.conversion.es_search import es_backend, macro_definitions_of
 from sigmakit.errors import OutOfScopeError, PipelineError, RefusedError, RuleError, SigmakitError
 from sigmakit.pipelines import TARGETS, check_target, load_pipeline, warnings_of
+from sigmakit.rules.conditions import merge_conditions
 from sigmakit.rules.loader import LoadedRule, RuleSet
 
 logger = logging.getLogger(__name__)
@@ -63,16 +63,6 @@ class ConversionResult:
             "warnings": list(self.warnings),
             "error": self.error,
         }
-
-
-def merge_conditions(rule: SigmaRule) -> None:
-    """Join a list of conditions into one (Sigma OR-s them), so each rule gives one search."""
-    conditions = rule.detection.parsed_condition
-    if len(conditions) <= 1:
-        return
-    text = " or ".join(f"({c.condition})" for c in conditions)
-    rule.detection.condition = [text]
-    rule.detection.parsed_condition = [dataclasses.replace(conditions[0], condition=text)]
 
 
 class _Outcome(Exception):
