@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from sigmakit.events import DERIVATIONS, ReadLog, read_events
-from sigmakit.events.cim import executable_of
+from sigmakit.events.cim import calculated_fields, executable_of
 from sigmakit.pipelines import data_source
 
 from events_helpers import SYSMON_CHANNEL, SYSMON_DATA, xml_event
@@ -34,12 +34,13 @@ def test_sysmon_record(tmp_path: Path) -> None:
         "Processes.process_guid": "{11111111-2222-3333-4444-555555555555}",
         "Processes.process_current_directory": "C:\\Temp\\",
         "Processes.process_integrity_level": "high",
-        "Processes.process_hash": "SHA1=AA,MD5=BB,SHA256=CC",
+        "Processes.process_hash": ["SHA1=AA", "MD5=BB", "SHA256=CC"],
         "Processes.parent_process_path": "C:\\Windows\\System32\\cmd.exe",
         "Processes.parent_process_name": "cmd.exe",
         "Processes.parent_process": "cmd.exe",
         "Processes.parent_process_id": "1000",
         "Processes.parent_process_guid": "{11111111-2222-3333-4444-666666666666}",
+        "Processes.parent_user": "unknown",
         "_time": "1714557600.123456",
     }
 
@@ -63,6 +64,7 @@ def test_security_4688_record_converts_hex_ids_and_the_mandatory_label(tmp_path:
         "Processes.parent_process_name": "unknown",
         "Processes.parent_process": "unknown",
         "Processes.parent_process_id": "4544",
+        "Processes.parent_user": "unknown",
         "_time": "1714557600.123456",
     }
 
@@ -88,10 +90,11 @@ def test_crowdstrike_record(tmp_path: Path) -> None:
         "Processes.original_file_name": "unknown",
         "Processes.process_id": "77",
         "Processes.process_integrity_level": "high",
-        "Processes.process_hash": "MD5=ab,SHA256=cd",
+        "Processes.process_hash": "cd",
         "Processes.parent_process_name": "cmd.exe",
         "Processes.parent_process": "unknown",
         "Processes.parent_process_id": "4370948876",
+        "Processes.parent_user": "unknown",
         "_time": "1.000000",
     }
     assert sum(log.skipped.values()) == 2
@@ -121,3 +124,4 @@ def test_record_fields_are_the_fields_the_cim_pipeline_maps_to() -> None:
     mapped = {name for row in data_source("cim").field_rows for m in row.mappings for name in m.target_fields}
     produced = {f"Processes.{cim_field.name}" for cim_field in DERIVATIONS}
     assert produced == mapped
+    assert calculated_fields() <= produced

@@ -5,6 +5,7 @@ process-creation data source, Splunk ES content around it, and local proof that 
 import logging
 
 from sigmakit.errors import (
+    EventError,
     Location,
     MetadataError,
     OutOfScopeError,
@@ -14,6 +15,7 @@ from sigmakit.errors import (
     RuleError,
     RuleTestError,
     SigmakitError,
+    UnsupportedFeatureError,
     UsageError,
 )
 
@@ -22,6 +24,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __version__ = "0.1.0"
 
 __all__ = [
+    "EventError",
     "Location",
     "MetadataError",
     "OutOfScopeError",
@@ -31,6 +34,7 @@ __all__ = [
     "RuleError",
     "RuleTestError",
     "SigmakitError",
+    "UnsupportedFeatureError",
     "UsageError",
     "__version__",
 ]

@@ -73,6 +73,29 @@ class OutputError(SigmakitError):
     that does not read back as written, a folder it cannot replace)."""
 
 
+class UnsupportedFeatureError(RuleError):
+    """The rule uses a Sigma feature the local matcher cannot evaluate faithfully.
+
+    ``feature`` names the feature (a modifier, a value type, a correlation form) so a user
+    sees what to change; the rule is never silently treated as not matching.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        feature: str,
+        location: Location | None = None,
+        rule_id: str | None = None,
+    ) -> None:
+        super().__init__(message, location=location, rule_id=rule_id)
+        self.feature = feature
+
+
+class EventError(SigmakitError):
+    """An event that cannot be read (bad JSON, not an object) or evaluated (a regex timeout)."""
+
+
 class UsageError(SigmakitError):
     """The caller asked for something that does not exist (an unknown target, say)."""
 

@@ -10,6 +10,7 @@ from sigmakit.cli.build import build
 from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
 from sigmakit.cli.listing import list_command
+from sigmakit.cli.match import match
 from sigmakit.cli.rule_tests import test_command
 
 
@@ -25,6 +26,7 @@ cli.add_command(check)
 cli.add_command(convert)
 cli.add_command(build)
 cli.add_command(list_command)
+cli.add_command(match)
 cli.add_command(test_command)
 
 

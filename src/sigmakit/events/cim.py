@@ -15,6 +15,7 @@ pipeline maps Sigma fields to; a test checks the two sets agree.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Final, Mapping
@@ -28,7 +29,8 @@ UNKNOWN: Final = "unknown"
 CIM_SOURCE: Final = "cim"
 
 Fields = Mapping[str, Any]
-Rule = Callable[[Fields], "str | None"]
+Value = "str | list[str] | None"
+Rule = Callable[[Fields], Value]
 
 
 @dataclass(frozen=True)
@@ -43,16 +45,31 @@ class Derivation:
 class CimField:
     """One field of the Endpoint.Processes record and its derivation per raw source.
 
-    ``calculated`` fields are the data model's calculated fields: null or empty becomes
-    ``"unknown"``. Plain fields are simply absent when the source has no value.
     ``fallback`` (for process_name and parent_process_name) is the data model's own
-    recovery from another CIM field when the add-on gave no value.
+    recovery from another CIM field when the add-on gave no value. Whether an empty
+    field reads ``"unknown"`` (the data model's calculated fields) or is absent is the
+    ``cim`` pipeline's ``missing_values`` setting (see calculated_fields).
     """
 
     name: str
     sources: Mapping[str, Derivation]
-    calculated: bool = False
     fallback: tuple[str, str] | None = None  # (CIM field, description)
+
+    @property
+    def calculated(self) -> bool:
+        return f"{DATASET}.{self.name}" in calculated_fields()
+
+
+@functools.lru_cache(maxsize=1)
+def calculated_fields() -> frozenset[str]:
+    """The data model's calculated fields, which hold ``unknown_value()`` when empty."""
+    missing = data_source(CIM_SOURCE).settings.get("missing_values") or {}
+    return frozenset(missing.get("stored_fields") or ())
+
+
+def unknown_value() -> str:
+    missing = data_source(CIM_SOURCE).settings.get("missing_values") or {}
+    return str(missing.get("stored_as", UNKNOWN))
 
 
 # -- value helpers --------------------------------------------------------------------------
@@ -119,20 +136,13 @@ def integrity_of_rid(text: str | None) -> str | None:
     return INTEGRITY_LEVELS.get(int(match.group(1)), text.lower())
 
 
-_ZERO_HASH: Final = re.compile(r"^0+$")
-
-
-def hashes_of(fields: Fields, algorithms: tuple[tuple[str, str], ...]) -> str | None:
-    """Per-algorithm hash fields as Sysmon's ``Hashes`` text (``MD5=..,SHA256=..``).
-
-    An all-zero hash is how CrowdStrike says "not computed", so it is left out.
-    """
-    parts = []
-    for algorithm, name in algorithms:
-        value = _value(fields, name)
-        if value is not None and not _ZERO_HASH.match(value):
-            parts.append(f"{algorithm}={value}")
-    return ",".join(parts) or None
+def digests(text: str | None) -> list[str] | None:
+    """Sysmon's ``Hashes`` (``SHA1=..,MD5=..``) as one value per digest, as the add-on
+    fills the multivalue ``process_hash``."""
+    if text is None:
+        return None
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    return values or None
 
 
 # -- derivation rules ------------------------------------------------------------------------
@@ -167,9 +177,9 @@ def first_of(*names: str) -> Derivation:
     return Derivation(" else ".join(f"`{n}`" for n in names), derive)
 
 
-def hashes(*algorithms: tuple[str, str]) -> Derivation:
-    text = ",".join(f"{a}=`{n}`" for a, n in algorithms) + " (all-zero hashes left out)"
-    return Derivation(text, lambda f: hashes_of(f, algorithms))
+def digests_of(name: str) -> Derivation:
+    return Derivation(f"`{name}` split at commas: one value per digest (multivalue)",
+                      lambda f: digests(_value(f, name)))
 
 
 SYSMON: Final = "sysmon"
@@ -178,18 +188,18 @@ CROWDSTRIKE: Final = "crowdstrike"
 
 DERIVATIONS: Final[tuple[CimField, ...]] = (
     CimField("dest", {SYSMON: field("Computer"), SECURITY_4688: field("Computer"),
-                      CROWDSTRIKE: first_of("aid_computer_name", "ComputerName")}, calculated=True),
+                      CROWDSTRIKE: first_of("aid_computer_name", "ComputerName")}),
     CimField("user", {SYSMON: field("User"), SECURITY_4688: field("SubjectUserSid"),
-                      CROWDSTRIKE: first_of("UserName", "UserSid")}, calculated=True),
+                      CROWDSTRIKE: first_of("UserName", "UserSid")}),
     CimField("process_path", {SYSMON: field("Image"), SECURITY_4688: field("NewProcessName"),
                               CROWDSTRIKE: field("ImageFileName")}),
     CimField("process_name", {SYSMON: basename_of("Image"), SECURITY_4688: basename_of("NewProcessName"),
                               CROWDSTRIKE: basename_of("ImageFileName")},
-             calculated=True, fallback=("process", "the program named at the start of `process`")),
+             fallback=("process", "the program named at the start of `process`")),
     CimField("process", {SYSMON: field("CommandLine"), SECURITY_4688: field("CommandLine"),
-                         CROWDSTRIKE: field("CommandLine")}, calculated=True),
+                         CROWDSTRIKE: field("CommandLine")}),
     CimField("original_file_name", {SYSMON: field("OriginalFileName"),
-                                    CROWDSTRIKE: field("OriginalFilename")}, calculated=True),
+                                    CROWDSTRIKE: field("OriginalFilename")}),
     CimField("process_id", {SYSMON: field("ProcessId"), SECURITY_4688: decimal_of("NewProcessId"),
                             CROWDSTRIKE: field("RawProcessId")}),
     CimField("process_guid", {SYSMON: field("ProcessGuid")}),
@@ -197,18 +207,17 @@ DERIVATIONS: Final[tuple[CimField, ...]] = (
     CimField("process_integrity_level", {SYSMON: lower_of("IntegrityLevel"),
                                          SECURITY_4688: integrity_of("MandatoryLabel"),
                                          CROWDSTRIKE: integrity_of("IntegrityLevel")}),
-    CimField("process_hash", {SYSMON: field("Hashes"),
-                              CROWDSTRIKE: hashes(("MD5", "MD5HashData"), ("SHA1", "SHA1HashData"),
-                                                  ("SHA256", "SHA256HashData"))}),
+    CimField("process_hash", {SYSMON: digests_of("Hashes"), CROWDSTRIKE: field("SHA256HashData")}),
     CimField("parent_process_path", {SYSMON: field("ParentImage"), SECURITY_4688: field("ParentProcessName")}),
     CimField("parent_process_name", {SYSMON: basename_of("ParentImage"),
                                      SECURITY_4688: basename_of("ParentProcessName"),
                                      CROWDSTRIKE: field("ParentBaseFileName")},
-             calculated=True, fallback=("parent_process", "the program named at the start of `parent_process`")),
-    CimField("parent_process", {SYSMON: field("ParentCommandLine")}, calculated=True),
+             fallback=("parent_process", "the program named at the start of `parent_process`")),
+    CimField("parent_process", {SYSMON: field("ParentCommandLine")}),
     CimField("parent_process_id", {SYSMON: field("ParentProcessId"), SECURITY_4688: decimal_of("ProcessId"),
                                    CROWDSTRIKE: field("ParentProcessId")}),
     CimField("parent_process_guid", {SYSMON: field("ParentProcessGuid")}),
+    CimField("parent_user", {SYSMON: field("ParentUser")}),
 )
 
 
@@ -233,7 +242,7 @@ def cim_fields(fields: Fields, source: str) -> dict[str, Any]:
     """The ``Processes.*`` fields (plus ``_time``) for a raw process event of *source*."""
     # 1. what the add-on supplies; 2. the data model's recovery from other fields;
     # 3. "unknown" for calculated fields still empty.
-    record: dict[str, str | None] = {}
+    record: dict[str, Any] = {}
     for cim_field in DERIVATIONS:
         derivation = cim_field.sources.get(source)
         record[cim_field.name] = derivation.derive(fields) if derivation else None
@@ -242,7 +251,7 @@ def cim_fields(fields: Fields, source: str) -> dict[str, Any]:
             record[cim_field.name] = executable_of(record[cim_field.fallback[0]])
     for cim_field in DERIVATIONS:
         if record[cim_field.name] is None and cim_field.calculated:
-            record[cim_field.name] = UNKNOWN
+            record[cim_field.name] = unknown_value()
     result: dict[str, Any] = {f"{DATASET}.{name}": value for name, value in record.items() if value is not None}
     if "_time" in fields:
         result["_time"] = fields["_time"]
@@ -270,7 +279,7 @@ def derivation_table() -> str:
         empty = []
         if cim_field.fallback is not None:
             empty.append(cim_field.fallback[1])
-        empty.append(f'"{UNKNOWN}"' if cim_field.calculated else "absent")
+        empty.append(f'"{unknown_value()}"' if cim_field.calculated else "absent")
         lines.append(f"| `{cim_field.name}` | " + " | ".join(cells) + " | " + ", else ".join(empty) + " |")
     lines += ["", "Integrity level names by RID (`S-1-16-<RID>` in 4688, the bare number in CrowdStrike): "
               + ", ".join(f"{rid} `{level}`" for rid, level in INTEGRITY_LEVELS.items()) + "."]
@@ -286,9 +295,9 @@ record the Splunk add-ons and the CIM data model would put in `Endpoint.Processe
 `cim` pipeline's rule is matched on those records, with the field names a tstats search
 uses (`Processes.<field>`). Other events give no record and are counted as skipped.
 
-Calculated fields of the data model (`dest`, `user`, `process`, `parent_process`,
-`original_file_name`, `process_name`, `parent_process_name`) are `"unknown"` when the
-source has no value, as in Splunk; plain fields are then absent. `_time` is kept.
+Calculated fields of the data model ({calculated}; the `cim` pipeline's `missing_values`
+setting) are `"{unknown}"` when the source has no value, as in Splunk; plain fields are
+then absent. `process_hash` is multivalue. `_time` is kept.
 
 This table is generated from `sigmakit/events/cim.py` (`python scripts/generate_docs.py`);
 a test fails when it drifts.
@@ -298,4 +307,5 @@ a test fails when it drifts.
 
 def cim_page() -> str:
     """docs/cim-records.md."""
-    return CIM_PAGE_INTRO + derivation_table()
+    names = ", ".join(f"`{name.split('.', 1)[1]}`" for name in sorted(calculated_fields()))
+    return CIM_PAGE_INTRO.format(calculated=names, unknown=unknown_value()) + derivation_table()

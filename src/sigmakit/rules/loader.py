@@ -155,8 +155,9 @@ class LoadedRule:
                 line = self.positions.value_lines.get(name)
             if line is not None:
                 return Location.of(self.path, line)
-        for section in ("condition", "detection", "logsource", "correlation", "tags", "date", "modified",
-                        "status", "level", "id", "title", "falsepositives", "references", "fields"):
+        for section in ("timespan", "group-by", "condition", "detection", "logsource", "correlation", "tags",
+                        "date", "modified", "status", "level", "id", "title", "falsepositives", "references",
+                        "fields"):
             if re.search(rf"\b{section}\b", message, re.IGNORECASE):
                 line = self.positions.find_key(lambda path, s=section: path[-1:] == (s,))
                 if line is not None:
