@@ -54,7 +54,7 @@ def test_hits_to_stdout_summary_to_stderr(tmp_path: Path) -> None:
     ]
     assert result.stderr.splitlines() == [
         f"      2 hit(s)  Whoami  [{rule}]",
-        "3 event(s) from 1 file(s) (0 unreadable line(s)), source sigma; 1 rule(s) compiled, 0 failed, "
+        "3 event(s) from 1 file(s) (0 unreadable), source auto (sigma 3); 1 rule(s) compiled, 0 failed, "
         "0 skipped; 2 hit(s), 0 correlation hit(s)",
     ]
 
@@ -70,7 +70,10 @@ def test_json_lines_output(tmp_path: Path) -> None:
         "source": "sigma",
         "file": str(events),
         "line": 1,
-        "event": EVENTS[0],
+        "record_id": None,
+        # As Splunk holds it: values as text, plus the index-time fields.
+        "event": {"CommandLine": "cmd /c WHOAMI", "User": "a", "_time": "0", "_raw": json.dumps(EVENTS[0]),
+                  "source": str(events), "sourcetype": "_json"},
         "selections": ["sel"],
     }
     assert second["line"] == 3
@@ -149,9 +152,9 @@ def test_unreadable_event_lines_are_reported_and_skipped(tmp_path: Path) -> None
         f"{events}:1: Whoami (00000000-0000-0000-0000-000000000001) [sel]",
         f"{events}:5: Whoami (00000000-0000-0000-0000-000000000001) [sel]",
     ]
-    assert f"error: {events}:2: not a JSON object: Expecting value" in result.stderr
-    assert f"error: {events}:4: not a JSON object but list" in result.stderr
-    assert "2 event(s) from 1 file(s) (2 unreadable line(s))" in result.stderr
+    assert f"error: {events}:2: invalid JSON: invalid literal" in result.stderr
+    assert f"error: {events}:4: a JSON event must be an object, not list" in result.stderr
+    assert "2 event(s) from 1 file(s) (2 unreadable)" in result.stderr
 
 
 def test_several_event_files_and_stdin(tmp_path: Path) -> None:
@@ -165,19 +168,28 @@ def test_several_event_files_and_stdin(tmp_path: Path) -> None:
 
 
 def test_source_runs_the_data_source_pipeline(tmp_path: Path) -> None:
-    event = {"source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1,
-             "Image": "C:\\Windows\\System32\\diskshadow.exe", "CommandLine": "diskshadow /s x"}
-    events = jsonl(tmp_path, [event, {k: v for k, v in event.items() if k != "source"}])
+    # A flat event read as sysmon gets Sysmon's index-time fields (source, EventCode from
+    # EventID); an event whose content says it is a Security event keeps its own, so the
+    # sysmon base search does not match it.
+    event = {"EventID": 1, "Image": "C:\\Windows\\System32\\diskshadow.exe", "CommandLine": "diskshadow /s x"}
+    events = jsonl(tmp_path, [event, {**event, "Channel": "Security"}])
     result = run(DISKSHADOW, "-e", events, "--source", "sysmon", "--json")
-    assert [(h["line"], h["source"]) for h in map(json.loads, result.stdout.splitlines())] == [(1, "sysmon")]
-    assert ("note: 1 event(s) lack source, EventCode, which the sysmon data source selects on; "
-            "use --source sigma for events without them") in result.stderr
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(h["line"], h["source"], h["event"]["source"]) for h in hits] == [
+        (1, "sysmon", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational")]
+    assert ("note: 1 event(s) read as sysmon are security_4688 events: they keep their own source fields, "
+            "so sysmon's base search does not match them (use --source auto)") in result.stderr
 
 
-def test_nested_events_get_a_note(tmp_path: Path) -> None:
-    result = run(write(tmp_path, "whoami.yml", RULE), "-e", jsonl(tmp_path, [{"Event": {"CommandLine": "x"}}]))
+def test_nested_evtx_json_is_read_as_a_windows_event(tmp_path: Path) -> None:
+    nested = {"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                                   "Computer": "h1", "EventRecordID": 7},
+                        "EventData": {"Image": "C:\\Windows\\System32\\diskshadow.exe",
+                                      "CommandLine": "diskshadow /s x"}}}
+    result = run(DISKSHADOW, "-e", jsonl(tmp_path, [nested]), "--json")
     assert result.exit_code == 0
-    assert "note: 1 event(s) hold nested objects" in result.stderr
+    (hit,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (hit["source"], hit["record_id"], hit["event"]["EventCode"], hit["event"]["host"]) == ("sysmon", 7, "1", "h1")
 
 
 @pytest.mark.parametrize("args, message", [

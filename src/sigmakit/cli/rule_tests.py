@@ -11,6 +11,7 @@ import click
 from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, info
 from sigmakit.errors import SigmakitError
 from sigmakit.output import write_text_atomic
+from sigmakit.verification.rule_test_runner import RuleTestRunner
 
 DEFAULT_RULES = Path("sigma_rules")
 
@@ -30,8 +31,6 @@ def test_command(paths: tuple[Path, ...], junit_path: Path | None, as_json: bool
 
     Exit status: 0 when every test passed, 1 when any failed, 2 on usage errors.
     """
-    from sigmakit.verification.rule_test_runner import RuleTestRunner
-
     try:
         report = RuleTestRunner().run(paths or (DEFAULT_RULES,))
     except SigmakitError as error:
