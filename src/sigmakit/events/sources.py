@@ -8,7 +8,8 @@ What identifies a data source is read from its pipeline definition
   ``source`` setting equals that is the event's source (Sysmon's channel gives
   ``sysmon``, the Security log ``security_4688``);
 * other sources name a field that only their raw events have in their ``reader`` block
-  (``detect_field``), and where Splunk takes the host and time from;
+  (``detect_field``) and where Splunk takes the time from; the host is the first field
+  present of the source's ``result_fields.dest`` (the ES searches' dest);
 * anything else is a Sigma-generic event, matched with Sigma's own field names.
 
 Every event then gets the index-time fields the pipelines' base conditions test
@@ -75,13 +76,16 @@ class ReaderRule:
 
     @classmethod
     def of(cls, target: str) -> "ReaderRule | None":
-        settings = data_source(target).reader
+        described = data_source(target)
+        settings = described.reader
         if "detect_field" not in settings:
             return None
+        # The host is the event's dest, as the data source's ES result fields define it.
+        dest = (described.settings.get("result_fields") or {}).get("dest", ())
         return cls(
             target=target,
             detect_field=str(settings["detect_field"]),
-            host_fields=tuple(str(f) for f in settings.get("host_fields", ())),
+            host_fields=tuple(str(f) for f in ([dest] if isinstance(dest, str) else dest)),
             time_field=settings.get("time_field"),
             time_unit=str(settings.get("time_unit", "s")),
         )
