@@ -35,7 +35,7 @@ def test_bundled_rules_pass_with_a_per_rule_and_per_source_report() -> None:
     lines = out.splitlines()
     assert code == 0
     assert lines[0] == f"Windows Diskshadow Proxy Execution ({DISKSHADOW})"
-    assert lines[1] == "  PASS  [sysmon] Sysmon - atomic -S run, /s run, renamed copy (OriginalFileName): 3 of 3 hit(s)"
+    assert lines[1] == "  PASS  [sysmon] Sysmon - atomic -S run, /s run, renamed copy (OriginalFileName): 3 hit(s), expected 3"
     assert lines[-2] == ("per source (passed/cases): auto 1/1, cim 2/2, crowdstrike 4/4, "
                          "security_4688 3/3, sysmon 2/2")
     assert lines[-1] == "12 passed, 0 failed"
@@ -49,7 +49,7 @@ def test_a_wrong_expected_count_fails_readably_and_junit_shows_it(tmp_path: Path
     junit = tmp_path / "junit.xml"
     code, out, err = run("test", str(folder), "--junit", str(junit))
     assert code == 1
-    assert "  FAIL  [security_4688] 4688 - atomic -S run and /s run: 2 of 3 hit(s)" in out
+    assert "  FAIL  [security_4688] 4688 - atomic -S run and /s run: 2 hit(s), expected 3" in out
     events = folder / "events" / "windows_diskshadow_proxy_execution" / "security_4688_positives.xml"
     message = (f"expected 3 hit(s), got 2 (of 2 event(s)); matched: {events}:1 (EventRecordID 88101), "
                f"{events}:2 (EventRecordID 88102)")

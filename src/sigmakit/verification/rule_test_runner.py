@@ -118,7 +118,7 @@ class RuleTestReport:
                 current = result.rule_path
                 yield f"{result.rule_title} ({result.rule_path})"
             status = "PASS" if result.passed else "FAIL"
-            yield f"  {status}  [{result.case.source}] {result.case.name}: {len(result.hits)} of {result.case.hits} hit(s)"
+            yield f"  {status}  [{result.case.source}] {result.case.name}: {len(result.hits)} hit(s), expected {result.case.hits}"
             if not result.passed:
                 yield f"        {result.case.location}: {result.message()}"
             for note in result.notes:
