@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Final, Mapping
+from typing import Any, Callable, Final, Mapping
 
 # Names of the data sources an event can be read or detected as. The four pipeline
 # targets, plus ``sigma`` for events matched with Sigma's own field names (no pipeline).
 GENERIC_SOURCE: Final = "sigma"
 
 
-@dataclass(slots=True)
+# The syntax of an event's record text (Event.raw), which says how values are escaped in it.
+JSON_SYNTAX: Final = "json"
+XML_SYNTAX: Final = "xml"
+
+
 class Event:
     """One event: its fields (names as the data source writes them) and its location.
 
@@ -25,13 +29,54 @@ class Event:
     event read from a file also carries the fields Splunk adds at index time (``_raw``,
     ``source``, ``sourcetype``, ``host``, ``_time`` where known; ``EventCode`` for
     Windows events), so a pipeline's base conditions are evaluated on them.
+
+    ``raw`` is the record's text as read (UTF-8 bytes) and ``syntax`` its syntax
+    (``json`` or ``xml``), when the reader kept them: the matcher's rule index searches
+    that text instead of the fields where that is sound (see events/raw_text.py).
+
+    A reader may leave the fields to be built on first use (``build``, called with the
+    event), so that an event no rule can match costs no more than its parse: ``fields``
+    is the same mapping either way.
     """
 
-    fields: Mapping[str, Any]
-    file: str
-    line: int
-    record_id: int | None = None
-    source: str | None = None
+    __slots__ = ("_fields", "_build", "file", "line", "record_id", "source", "raw", "syntax", "document")
+
+    def __init__(self, fields: Mapping[str, Any] | None = None, file: str = "", line: int = 0,
+                 record_id: int | None = None, source: str | None = None, *, raw: bytes | None = None,
+                 syntax: str | None = None, build: Callable[["Event"], Mapping[str, Any]] | None = None,
+                 document: Any = None) -> None:
+        if fields is None and build is None:
+            raise TypeError("an Event needs its fields or a way to build them")
+        self._fields = fields
+        self._build = build
+        self.file = file
+        self.line = line
+        self.record_id = record_id
+        self.source = source
+        self.raw = raw
+        self.syntax = syntax
+        self.document = document  # what *build* reads (the parsed record), until it has run
+
+    @property
+    def fields(self) -> Mapping[str, Any]:
+        if self._fields is None:
+            assert self._build is not None
+            self._fields = self._build(self)
+            self._build = None
+            self.document = None
+        return self._fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (self.file, self.line, self.record_id, self.source, dict(self.fields)) == (
+            other.file, other.line, other.record_id, other.source, dict(other.fields))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return (f"Event(fields={dict(self.fields)!r}, file={self.file!r}, line={self.line!r}, "
+                f"record_id={self.record_id!r}, source={self.source!r})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,7 @@ from sigmakit.matching.patterns import (
     compile_string,
 )
 from sigmakit.matching.regex import RegexCompileError, compile_regex
+from sigmakit.matching.requirements import Requirement, requirement
 from sigmakit.matching.timestamps import parse_time, time_part
 from sigmakit.matching.view import EventView, scalars
 from sigmakit.pipelines.source import BASE_SELECTION
@@ -113,12 +114,14 @@ class CompiledDetection:
     ``selections`` maps each of the rule's selection names to its own predicate, to tell
     which selections an event matched. ``literals`` is None or a set of case-folded
     strings of which every matching event contains at least one in some value (see
-    literals.py): what a literal prefilter needs.
+    literals.py): what a literal prefilter needs. ``requirement`` is what the rule index
+    keys the rule by (see requirements.py).
     """
 
     predicate: Predicate
     selections: dict[str, Predicate]
     literals: frozenset[str] | None
+    requirement: Requirement = ()
 
 
 def _cost(predicate: Predicate) -> int:
@@ -358,7 +361,7 @@ class PredicateBackend(Backend):
             tree = SigmaCondition(name, rule.detection, rule.detection.source).parse()
             selections[name] = self.convert_condition(tree, state)
         tree = rule.detection.parsed_condition[0].parse()
-        return CompiledDetection(query, selections, required_literals(tree))
+        return CompiledDetection(query, selections, required_literals(tree), requirement(tree))
 
     # -- boolean structure -----------------------------------------------------------------
     def convert_condition(self, cond: Any, state: ConversionState) -> Predicate:

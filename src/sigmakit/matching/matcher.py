@@ -46,6 +46,7 @@ from sigmakit.errors import (
 )
 from sigmakit.events import Event
 from sigmakit.matching.compiler import CompiledDetection, PredicateBackend, UnsupportedFeature
+from sigmakit.matching.index import RuleIndex
 from sigmakit.matching.correlation import (
     CompiledCorrelation,
     CorrelationFeatureError,
@@ -169,6 +170,7 @@ class Matcher:
     # The same for each correlation. Inner correlations come before those that refer to
     # them, so list order is evaluation order.
     _correlation_feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
+    _index: RuleIndex | None = field(default=None, repr=False, compare=False)
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -206,14 +208,26 @@ class Matcher:
         return cls.compile(load_rule_text(text, path), target, placeholders)
 
     # -- matching ----------------------------------------------------------------------------
-    def session(self, time_field: str | None = None) -> "MatchSession":
-        """A fresh matching state (counts, correlation buffers); see MatchSession."""
-        return MatchSession(self, time_field)
+    @property
+    def index(self) -> RuleIndex:
+        """The rule index of this matcher's rules (built on first use)."""
+        if self._index is None:
+            self._index = RuleIndex([rule.detection.requirement for rule in self.rules])
+        return self._index
+
+    def session(self, time_field: str | None = None, indexed: bool = True) -> "MatchSession":
+        """A fresh matching state (counts, correlation buffers); see MatchSession.
+
+        *indexed* False evaluates every rule on every event instead of the candidates
+        the rule index names: the same hits, slower (the reference the index is tested
+        against).
+        """
+        return MatchSession(self, time_field, indexed)
 
     def match(self, events: Iterable[Event | Mapping[str, Any]],
-              time_field: str | None = None) -> Iterator[Hit | CorrelationHit]:
+              time_field: str | None = None, indexed: bool = True) -> Iterator[Hit | CorrelationHit]:
         """Hits for *events* in input order, then correlation hits (see module docstring)."""
-        session = self.session(time_field)
+        session = self.session(time_field, indexed)
         for block in _blocks(events):
             yield from session.feed_batch(block)
         yield from session.finish()
@@ -228,7 +242,7 @@ class MatchSession:
     value); ``errors`` holds events that could not be evaluated (a regex that timed out).
     """
 
-    def __init__(self, matcher: Matcher, time_field: str | None = None) -> None:
+    def __init__(self, matcher: Matcher, time_field: str | None = None, indexed: bool = True) -> None:
         self.matcher = matcher
         self.time_field = time_field
         self.events = 0
@@ -238,6 +252,8 @@ class MatchSession:
         self.errors: list[EventError] = []
         self._occurrences: list[list[Occurrence]] = [[] for _ in matcher.correlations]
         self._predicates = tuple(enumerate(rule.detection.predicate for rule in matcher.rules))
+        self._rule_predicates = tuple(rule.detection.predicate for rule in matcher.rules)
+        self._index = matcher.index if indexed else None
         self._finished = False
 
     def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
@@ -248,26 +264,17 @@ class MatchSession:
         """The hits on a block of events, ordered by event, then by rule.
 
         Plain mappings are taken as events numbered by their position in the session.
-
-        Each rule runs over the whole block before the next rule starts: with a thousand
-        rules, running them all on one event after another is about four times slower,
-        as every rule's code and data leave the processor's caches before they are used
-        again. Matcher.match feeds blocks of BATCH_SIZE events.
+        With the rule index (the default), each event is evaluated only by the rules the
+        index names for it (see index.py); without it, by every rule.
         """
         first = self.events + 1
         events = [_as_event(item, first + offset) for offset, item in enumerate(block)]
         self.events += len(events)
-        views = [EventView(event.fields) for event in events]
-        found: list[tuple[int, int]] = []  # (event position, rule index)
-        for index, predicate in self._predicates:
-            for position, view in enumerate(views):
-                try:
-                    if not predicate(view):
-                        continue
-                except RegexTimeout as timeout:
-                    self._timed_out(index, events[position], timeout)
-                    continue
-                found.append((position, index))
+        views: dict[int, EventView] = {}
+        if self._index is None:
+            found = self._evaluate_all(events, views)
+        else:
+            found = self._evaluate_candidates(events, views)
         found.sort()
         hits: list[Hit] = []
         for position, index in found:
@@ -277,6 +284,52 @@ class MatchSession:
             if self.matcher.rules[index].reports:
                 hits.append(self._hit(index, views[position], events[position]))
         return hits
+
+    def _evaluate_candidates(self, events: list[Event], views: dict[int, EventView]) -> list[tuple[int, int]]:
+        """(event position, rule index) of each hit, evaluating the index's candidates."""
+        index = self._index
+        assert index is not None
+        predicates = self._rule_predicates
+        found: list[tuple[int, int]] = []
+        for position, event in enumerate(events):
+            candidates = index.record_candidates(event)
+            view = None
+            if candidates is None:
+                view = EventView(event.fields)
+                candidates = index.field_candidates(view)
+            if not candidates:
+                continue
+            if view is None:
+                view = EventView(event.fields)
+            views[position] = view
+            for rule in candidates:
+                try:
+                    if predicates[rule](view):
+                        found.append((position, rule))
+                except RegexTimeout as timeout:
+                    self._timed_out(rule, event, timeout)
+        return found
+
+    def _evaluate_all(self, events: list[Event], views: dict[int, EventView]) -> list[tuple[int, int]]:
+        """(event position, rule index) of each hit, evaluating every rule.
+
+        Each rule runs over the whole block before the next rule starts: with a thousand
+        rules, running them all on one event after another is about four times slower,
+        as every rule's code and data leave the processor's caches before they are used
+        again.
+        """
+        views.update(enumerate(EventView(event.fields) for event in events))
+        found: list[tuple[int, int]] = []
+        for index, predicate in self._predicates:
+            for position, view in views.items():
+                try:
+                    if not predicate(view):
+                        continue
+                except RegexTimeout as timeout:
+                    self._timed_out(index, events[position], timeout)
+                    continue
+                found.append((position, index))
+        return found
 
     def _hit(self, index: int, view: EventView, event: Event) -> Hit:
         rule = self.matcher.rules[index]

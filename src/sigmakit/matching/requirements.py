@@ -1,0 +1,228 @@
+"""What an event must contain for a rule to match it: the keys of the rule index.
+
+``requirement(tree)`` reads a rule's condition tree (after its pipeline) and returns a
+``Requirement``: clauses, each a set of ``Atom`` s, with this guarantee: whenever the
+condition is true for an event, every clause has at least one atom that is true for the
+event. An atom is a case-folded text that some value of a field equals (``EXACT``), starts
+with (``PREFIX``), ends with (``SUFFIX``) or contains (``CONTAINS``); a keyword atom
+(``field`` None) is contained in some value of the event. An empty requirement means
+nothing is known: the rule has to be evaluated on every event.
+
+How the clauses are found, bottom-up:
+
+* a string value gives one clause per literal piece it needs (``C:\\*.exe`` needs the
+  prefix ``c:\\`` and the suffix ``.exe``; ``*a*b*`` needs ``a`` and ``b``); a value
+  list (an OR of values) gives the OR of its values' clauses;
+* a regular expression gives the literal runs that every match contains (see
+  ``required_substrings``), as CONTAINS atoms of its field;
+* AND needs what every branch needs (its clauses together); OR needs one of its
+  branches, which in clause form is every combination of one clause from each branch
+  (kept to MAX_CLAUSES, the strongest first);
+* NOT, numbers, ``null``, ``exists``, CIDR, field references and comparisons need
+  nothing a text index could look up;
+* a data source's base search is left out: every event handed to that source's matcher
+  holds it, so it would select nothing.
+
+Folding: every atom is case-folded, also for case-sensitive tests (``cased``, base64,
+regexes): a value that contains a text, folded, contains the folded text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Callable, Final, Iterable, TypeVar
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString
+
+from sigmakit.matching.literals import is_base_search
+from sigmakit.matching.patterns import Shape, UnresolvedPlaceholder, compile_string
+
+try:  # Python 3.11 and later
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parser  # type: ignore[attr-defined]
+except ImportError:  # Python 3.10
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse as sre_parser  # type: ignore[no-redef]
+
+# An OR's clause combinations past this many keep only their branches' strongest clauses.
+MAX_CLAUSES: Final = 16
+
+Item = TypeVar("Item")
+
+
+class Kind(Enum):
+    EXACT = "exact"
+    PREFIX = "prefix"
+    SUFFIX = "suffix"
+    CONTAINS = "contains"
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """A case-folded *text* that some value of *field* (any field: None) equals, starts
+    with, ends with or contains, as *kind* says."""
+
+    field: str | None
+    kind: Kind
+    text: str
+
+
+Clause = frozenset[Atom]
+Requirement = tuple[Clause, ...]
+
+
+def requirement(node: Any) -> Requirement:
+    """See module docstring."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return _value(node.field, node.value)
+    if isinstance(node, ConditionValueExpression):
+        return _value(None, node.value)
+    if isinstance(node, ConditionAND):
+        parts = [requirement(arg) for arg in node.args if not is_base_search(arg)]
+        return tuple(dict.fromkeys(clause for part in parts for clause in part))
+    if isinstance(node, ConditionOR):
+        return any_of([requirement(arg) for arg in node.args], clause_strength)
+    return ()  # NOT, and whatever else tests no text
+
+
+def clause_strength(clause: Clause) -> int:
+    """How selective a clause is: the length of its shortest text (longer texts are rarer)."""
+    return min((len(atom.text) for atom in clause), default=0)
+
+
+def any_of(alternatives: list[tuple[frozenset[Item], ...]],
+           strength: Callable[[frozenset[Item]], int]) -> tuple[frozenset[Item], ...]:
+    """Clauses that hold whenever one of *alternatives* (each a tuple of clauses) holds.
+
+    One clause is taken from each alternative and the choices are joined, for every
+    combination (OR distributed over AND). When that would make more than MAX_CLAUSES,
+    each alternative offers only its strongest clauses, as many as fit.
+    """
+    if not alternatives or any(not clauses for clauses in alternatives):
+        return ()
+    ranked = [sorted(clauses, key=strength, reverse=True) for clauses in alternatives]
+    widths = [1] * len(ranked)
+    grew = True
+    while grew:
+        grew = False
+        for position, clauses in enumerate(ranked):
+            wider = widths[:position] + [widths[position] + 1] + widths[position + 1:]
+            if widths[position] < len(clauses) and _product(wider) <= MAX_CLAUSES:
+                widths[position] += 1
+                grew = True
+    chosen = [clauses[:width] for clauses, width in zip(ranked, widths)]
+    joined = (frozenset().union(*choice) for choice in itertools.product(*chosen))
+    return tuple(dict.fromkeys(joined))
+
+
+def _product(numbers: Iterable[int]) -> int:
+    result = 1
+    for number in numbers:
+        result *= number
+    return result
+
+
+# -- values ------------------------------------------------------------------------------
+def _value(field: str | None, value: Any) -> Requirement:
+    if isinstance(value, SigmaExpansion):
+        return any_of([_value(field, item) for item in value.values], clause_strength)
+    if isinstance(value, SigmaString):
+        return _string(field, value)
+    if isinstance(value, SigmaRegularExpression):
+        if value.contains_placeholder():
+            return ()
+        texts = required_substrings(value.regexp.to_plain_regex())
+        return tuple(frozenset(Atom(field, Kind.CONTAINS, text.casefold()) for text in clause)
+                     for clause in texts)
+    return ()
+
+
+def _string(field: str | None, value: SigmaString) -> Requirement:
+    try:
+        pattern = compile_string(value, cased=True)
+    except UnresolvedPlaceholder:
+        return ()
+    pieces = tuple(piece.casefold() for piece in pattern.pieces)
+    if field is None:  # a keyword: contained somewhere, whatever its shape
+        atoms = [Atom(None, Kind.CONTAINS, piece) for piece in pieces]
+    elif pattern.shape is Shape.EXACT:
+        atoms = [Atom(field, Kind.EXACT, pieces[0])]
+    elif pattern.shape is Shape.SINGLE_CHAR:  # the literal runs around '?' and '*'
+        atoms = [Atom(field, Kind.CONTAINS, piece) for piece in pieces]
+    else:  # pieces between '*': the first starts the value, the last ends it
+        head, *middle, tail = pieces
+        atoms = [Atom(field, Kind.PREFIX, head), Atom(field, Kind.SUFFIX, tail),
+                 *(Atom(field, Kind.CONTAINS, piece) for piece in middle)]
+    return tuple(dict.fromkeys(frozenset({atom}) for atom in atoms if atom.text))
+
+
+# -- regular expressions ---------------------------------------------------------------------
+_REPEATS: Final = frozenset({sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT,
+                             getattr(sre_constants, "POSSESSIVE_REPEAT", sre_constants.MAX_REPEAT)})
+_ATOMIC_GROUP: Final = getattr(sre_constants, "ATOMIC_GROUP", None)
+
+
+def required_substrings(pattern: str) -> tuple[frozenset[str], ...]:
+    """Clauses of texts a match of *pattern* contains (one of each clause), as written.
+
+    The pattern is read with Python's regex parser, which is strict: an escape or
+    construct it does not know is an error, and an error only means that nothing is
+    required. RE2 and the regex package read one construct differently in a way that
+    matters here: a POSIX class (``[[:alpha:]]``), where Python would see literal
+    characters, so patterns with ``[:`` are not read. Optional parts (``?``, ``*``,
+    ``{0,n}``) and lookaround add nothing.
+    """
+    if "[:" in pattern:
+        return ()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and the like
+            parsed = sre_parser.parse(pattern)
+    except (sre_constants.error, ValueError, OverflowError, RecursionError):
+        return ()
+    return _regex_sequence(list(parsed))
+
+
+def _regex_sequence(items: list[tuple[Any, Any]]) -> tuple[frozenset[str], ...]:
+    clauses: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def end_run() -> None:
+        if run:
+            clauses.append(frozenset({"".join(run)}))
+            run.clear()
+
+    for op, argument in items:
+        if op is sre_constants.LITERAL:
+            run.append(chr(argument))
+            continue
+        if op is sre_constants.IN and len(argument) == 1 and argument[0][0] is sre_constants.LITERAL:
+            run.append(chr(argument[0][1]))  # a class of one character, as in "[.]"
+            continue
+        end_run()
+        if op is sre_constants.SUBPATTERN:  # (group, flags added, flags removed, body)
+            clauses.extend(_regex_sequence(list(argument[-1])))
+        elif op is _ATOMIC_GROUP:
+            clauses.extend(_regex_sequence(list(argument)))
+        elif op in _REPEATS:
+            low, _, body = argument
+            if low >= 1:
+                clauses.extend(_regex_sequence(list(body)))
+        elif op is sre_constants.BRANCH:
+            branches = [_regex_sequence(list(branch)) for branch in argument[1]]
+            clauses.extend(any_of(branches, _text_strength))
+    end_run()
+    return tuple(dict.fromkeys(clauses))
+
+
+def _text_strength(clause: frozenset[str]) -> int:
+    return min((len(text) for text in clause), default=0)
