@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 from collections import Counter
@@ -16,7 +15,6 @@ from sigmakit.cli.progress import with_progress
 from sigmakit.errors import SigmakitError, UsageError
 from sigmakit.events import AUTO, CIM, GENERIC_SOURCE, RAW_SOURCES, SOURCE_CHOICES, Event, EventReader, ReadLog
 from sigmakit.matching import CorrelationHit, Hit, load_placeholders
-from sigmakit.matching.matcher import BATCH_SIZE
 from sigmakit.rules import RuleSet, load_rules
 from sigmakit.verification.source_matching import SourceMatcher
 
@@ -71,8 +69,8 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     matcher = SourceMatcher(list(rules), values, time_field, sources=forced)
     log = ReadLog()
     matched = 0
-    events = with_progress(_read(event_paths, source, log), log)
-    while block := list(itertools.islice(events, BATCH_SIZE)):
+    reader = EventReader(source, log, keep=matcher.keep)
+    for block in with_progress(_read(event_paths, reader), log, events=lambda: log.event_count):
         for hit in matcher.feed_batch(block):
             _print(hit, as_json)
             matched += 1
@@ -84,13 +82,13 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     sys.exit(EXIT_FAILURE if failed or unreadable or (fail_on_match and matched) else EXIT_OK)
 
 
-def _read(paths: Iterable[str], source: str, log: ReadLog) -> Iterator[Event]:
-    reader = EventReader(source, log)
+def _read(paths: Iterable[str], reader: EventReader) -> Iterator[list[Event]]:
+    """Lists of events, file after file, as the reader gives them."""
     for path in paths:
         if path == STDIN:
-            yield from reader.read_stream(sys.stdin.buffer, STDIN)
+            yield from reader.stream_batches(sys.stdin.buffer, STDIN)
         else:
-            yield from reader.read([path])
+            yield from reader.read_batches([path])
 
 
 def _print(result: Hit | CorrelationHit, as_json: bool) -> None:
@@ -134,7 +132,7 @@ def _report(rules: RuleSet, matcher: SourceMatcher, log: ReadLog, source: str) -
         info(f"note: {count} event(s) read as {forced} are {detected} events: they keep their own "
              f"source fields, so {forced}'s base search does not match them (use --source auto)")
     _summary(matcher)
-    per_source = ", ".join(f"{name} {count}" for name, count in sorted(matcher.events.items()))
+    per_source = ", ".join(f"{name} {count}" for name, count in sorted(log.events.items()))
     detected = f" ({per_source})" if source in (AUTO, CIM) and per_source else ""
     states = list(matcher.states.values())
     compiled = {id(rule.loaded) for state in states for rule in state.matcher.rules}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Final, Iterable, Iterator, TextIO, TypeVar
+from typing import Callable, Final, Iterable, Iterator, TextIO, TypeVar
 
 from sigmakit.events import ReadLog
 
@@ -17,9 +17,12 @@ Item = TypeVar("Item")
 REDRAW_SECONDS: Final = 0.2
 
 
-def with_progress(items: Iterable[Item], log: ReadLog, stream: TextIO | None = None) -> Iterator[Item]:
+def with_progress(items: Iterable[Item], log: ReadLog, stream: TextIO | None = None,
+                  events: Callable[[], int] | None = None) -> Iterator[Item]:
     """Yield *items* unchanged, drawing ``N events, M files`` on *stream* (stderr) if it
-    is a terminal. *log* is the reading log whose counts the line shows."""
+    is a terminal. *log* is the reading log whose counts the line shows; *events* gives
+    the number of events so far (default: the number of items yielded, for items that
+    are events, not lists of them)."""
     out = stream if stream is not None else sys.stderr
     if not out.isatty():
         yield from items
@@ -30,7 +33,7 @@ def with_progress(items: Iterable[Item], log: ReadLog, stream: TextIO | None = N
         for count, item in enumerate(items, start=1):
             now = time.monotonic()
             if now - last >= REDRAW_SECONDS:
-                text = f"reading: {count} events, {log.files} file(s)"
+                text = f"reading: {count if events is None else events()} events, {log.files} file(s)"
                 if log.problem_count:
                     text += f", {log.problem_count} unreadable"
                 width = max(width, len(text))

@@ -47,13 +47,18 @@ def parse_record(text: str, position: int) -> JsonRecord:
 def json_lines(stream: BinaryIO) -> Iterator[JsonRecord]:
     """Each non-blank line of a JSON Lines file, parsed; position is the line number."""
     for number, line in enumerate(stream, start=1):
-        try:
-            text = line.decode("utf-8-sig" if number == 1 else "utf-8").strip()
-        except UnicodeDecodeError as error:
-            yield JsonRecord("", number, error=f"not UTF-8 text ({error.reason} at byte {error.start})")
-            continue
-        if text:
-            yield parse_record(text, number)
+        record = json_line(line, number)
+        if record is not None:
+            yield record
+
+
+def json_line(line: bytes, number: int) -> JsonRecord | None:
+    """One line of a JSON Lines file, parsed (None for a blank line)."""
+    try:
+        text = line.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+    except UnicodeDecodeError as error:
+        return JsonRecord("", number, error=f"not UTF-8 text ({error.reason} at byte {error.start})")
+    return parse_record(text, number) if text else None
 
 
 def fields_from_object(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Final, Mapping
+from typing import Any, Final, Mapping, Protocol
 
 # Names of the data sources an event can be read or detected as. The four pipeline
 # targets, plus ``sigma`` for events matched with Sigma's own field names (no pipeline).
@@ -14,6 +14,17 @@ GENERIC_SOURCE: Final = "sigma"
 # The syntax of an event's record text (Event.raw), which says how values are escaped in it.
 JSON_SYNTAX: Final = "json"
 XML_SYNTAX: Final = "xml"
+
+
+class FieldSource(Protocol):
+    """Builds the fields of events a reader left unbuilt (Event(build=...))."""
+
+    def fields(self, event: "Event") -> dict[str, Any]:
+        """The event's fields (values as text)."""
+
+    def matching_fields(self, event: "Event") -> Mapping[str, Any]:
+        """A mapping the matcher reads exactly as it reads ``fields`` (sigmakit.matching.view:
+        a number and its text compare the same), cheaper to get; or ``event.fields``."""
 
 
 class Event:
@@ -34,16 +45,17 @@ class Event:
     (``json`` or ``xml``), when the reader kept them: the matcher's rule index searches
     that text instead of the fields where that is sound (see events/raw_text.py).
 
-    A reader may leave the fields to be built on first use (``build``, called with the
-    event), so that an event no rule can match costs no more than its parse: ``fields``
-    is the same mapping either way.
+    A reader may leave the fields to be built on first use (``build``, a FieldSource),
+    so that an event no rule can match costs no more than its parse: ``fields`` is the
+    same mapping either way. ``matching_fields()`` may then give, sooner, a mapping that
+    the matcher reads exactly as it reads ``fields`` (see FieldSource).
     """
 
     __slots__ = ("_fields", "_build", "file", "line", "record_id", "source", "raw", "syntax", "document")
 
     def __init__(self, fields: Mapping[str, Any] | None = None, file: str = "", line: int = 0,
                  record_id: int | None = None, source: str | None = None, *, raw: bytes | None = None,
-                 syntax: str | None = None, build: Callable[["Event"], Mapping[str, Any]] | None = None,
+                 syntax: str | None = None, build: "FieldSource | None" = None,
                  document: Any = None) -> None:
         if fields is None and build is None:
             raise TypeError("an Event needs its fields or a way to build them")
@@ -61,10 +73,16 @@ class Event:
     def fields(self) -> Mapping[str, Any]:
         if self._fields is None:
             assert self._build is not None
-            self._fields = self._build(self)
+            self._fields = self._build.fields(self)
             self._build = None
             self.document = None
         return self._fields
+
+    def matching_fields(self) -> Mapping[str, Any]:
+        """``fields``, or before they are built, what the reader can give for matching."""
+        if self._fields is None and self._build is not None:
+            return self._build.matching_fields(self)
+        return self.fields
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Event):

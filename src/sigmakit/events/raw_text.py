@@ -7,8 +7,8 @@ building the event's fields at all when nothing is found. That is only sound whe
 value the event's fields will hold shows in the record text in a form known in advance.
 This module says when that holds and what the form is; it knows nothing of rules.
 
-``search_text(raw, syntax)`` gives the record text case-folded, or None when the record
-must be searched through its fields because its text may hide a value:
+``search_text(raw, syntax)`` gives the record text case-folded (UTF-8 bytes), or None
+when the record must be searched through its fields because its text may hide a value:
 
 * JSON: a ``\\uXXXX`` escape can write any character, ``\\/`` writes ``/``; with neither
   present, every other escape has one meaning and one form (``\\\\``, ``\\"``, ``\\n``...);
@@ -25,9 +25,10 @@ in a value of *field* (None: any value), shows in the search text: as the syntax
 it (and as it is, for ``_raw`` and keyword searches, since ``_raw`` is the record text
 itself), or None when it may not show at all:
 
-* texts made only of digits, ``.``, ``e``, ``+`` and ``-``: JSON numbers become fields as
-  Python writes them (``1.50`` is ``1.5``, ``1e3`` is ``1000.0``), and ``_time`` is computed;
-* texts with ``{`` or ``}``: GUIDs of Windows events get braces the record may not have;
+* texts that could be part of a number as Python writes it (``123``, ``5e-07``, ``.5``):
+  JSON numbers become text that way (``1.50`` is ``1.5``, ``1e3`` is ``1000.0``);
+* texts with ``{`` or ``}`` in a field whose name ends in ``Guid``: Windows GUIDs get
+  braces the record may not have;
 * XML texts with ``&``, ``<``, ``>``, ``"`` or ``'``: these have several written forms;
 * texts of the fields readers compute (``source``, ``sourcetype``, ``_time``), and
   keyword texts (*field* None), which may lie in those fields (or straddle the
@@ -45,7 +46,10 @@ from sigmakit.events.model import JSON_SYNTAX, XML_SYNTAX
 # Fields whose values readers compute rather than copy from the record.
 ADDED_FIELDS: Final = frozenset({"source", "sourcetype", "_time"})
 RAW_FIELD: Final = "_raw"
-_NUMBER_CHARACTERS: Final = frozenset("0123456789.e+-")
+# Any part of a float as Python writes it (``-1.5e-07``): the text of a JSON number may
+# differ from how the record writes it. (orjson refuses NaN and infinities.)
+_PART_OF_NUMBER: Final = re.compile(r"[+-]?\d*(?:\.\d*)?(?:e[+-]?\d*)?")
+_GUID_SUFFIX: Final = "guid"
 _XML_SPECIAL: Final = frozenset("&<>\"'")
 # Character references, comments, and characters the XML parser may normalise.
 _XML_REFUSED: Final = (b"&#", b"<!--", b"\t", b"\r", b"\n")
@@ -56,12 +60,15 @@ _JSON_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n"
 # needs no decoding to be checked.
 _C2_CONTINUATION: Final = bytes(range(0x80, 0xC0)) + b"\xc2"
 _MICRO_SIGN: Final = "\u00b5".encode()
+# No character past the Supplementary Multilingual Plane has a case (the planes above
+# hold CJK ideographs, tags and private use), so folding changes none of them.
+_LAST_CASED: Final = 0x1FFFF
 
 
 @functools.cache
 def _changed_by_folding() -> re.Pattern[str]:
     """A character class of every non-ASCII character that case folding changes."""
-    changed = [code for code in range(0x80, 0x110000) if chr(code).casefold() != chr(code)]
+    changed = [code for code in range(0x80, _LAST_CASED + 1) if chr(code).casefold() != chr(code)]
     ranges: list[list[int]] = []
     for code in changed:
         if ranges and ranges[-1][1] == code - 1:
@@ -73,7 +80,7 @@ def _changed_by_folding() -> re.Pattern[str]:
     return re.compile(f"[{body}]")
 
 
-def search_text(raw: bytes, syntax: str | None) -> str | None:
+def search_text(raw: bytes, syntax: str | None) -> bytes | None:
     """The record text, case-folded, to search; None when it may hide a value (see above)."""
     lowered = raw.lower()
     if syntax == JSON_SYNTAX:
@@ -87,19 +94,18 @@ def search_text(raw: bytes, syntax: str | None) -> str | None:
     else:
         return None
     if lowered.isascii():
-        return lowered.decode("ascii")
-    text = lowered.decode("utf-8", errors="replace")
+        return lowered
     if lowered.translate(None, _C2_CONTINUATION).isascii():
-        return None if _MICRO_SIGN in lowered else text
-    return None if _changed_by_folding().search(text) else text
+        return None if _MICRO_SIGN in lowered else lowered
+    return None if _changed_by_folding().search(lowered.decode("utf-8", errors="replace")) else lowered
 
 
 def findable_forms(text: str, field: str | None, syntax: str) -> tuple[str, ...] | None:
     """The forms of *text* one of which search_text() holds when a value of *field*
     contains it, or None when none may be there (see module docstring)."""
-    if not text or set(text) <= _NUMBER_CHARACTERS or "{" in text or "}" in text:
+    if not text or field is None or field in ADDED_FIELDS or _PART_OF_NUMBER.fullmatch(text):
         return None
-    if field is None or field in ADDED_FIELDS:
+    if ("{" in text or "}" in text) and field.lower().endswith(_GUID_SUFFIX):
         return None
     if syntax == XML_SYNTAX:
         return None if _XML_SPECIAL.intersection(text) else (text,)

@@ -34,12 +34,21 @@ from sigmakit.events.json_records import (
     JsonRecord,
     StructureError,
     fields_from_object,
+    json_line,
     json_lines,
     json_stream,
 )
-from sigmakit.events.model import GENERIC_SOURCE, Event, ReadLog
-from sigmakit.events.sources import AUTO, CIM, RAW_SOURCES, check_source, source_catalog
-from sigmakit.events.windows import fields_from_json, is_nested_windows_json
+from sigmakit.events.model import GENERIC_SOURCE, JSON_SYNTAX, XML_SYNTAX, Event, ReadLog
+from sigmakit.events.sources import (
+    AUTO,
+    CIM,
+    RAW_SOURCES,
+    UNDECIDED,
+    SourceCatalog,
+    check_source,
+    source_catalog,
+)
+from sigmakit.events.windows import fields_from_json, is_nested_windows_json, text_of
 from sigmakit.events.xml_records import XmlRecord, xml_document, xml_lines
 
 logger = logging.getLogger(__name__)
@@ -50,10 +59,19 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 _SNIFF_BYTES: Final = 4096
 SPOOL_BYTES: Final = 16 << 20
 NOT_CIM: Final = "not a process-creation event of sysmon, security_4688 or crowdstrike (no CIM record)"
+_CONTAINERS: Final = frozenset({dict, list})
+# Events per list from read_batches(); a few hundred keep the per-event cost of
+# handing events on low, and at most one list is held at a time.
+BATCH_EVENTS: Final = 256
+
 
 
 class UnknownFormatError(ValueError):
     """The file's content is none of the formats the readers take."""
+
+
+# Errors that end a file's reading (reported by _guarded); events read before stay.
+_READ_ERRORS: Final = (UnknownFormatError, StructureError, UnicodeDecodeError, OSError, EOFError)
 
 
 class Format(str, Enum):
@@ -127,27 +145,48 @@ class EventReader:
     ``crowdstrike``: match all events with that source's pipeline), ``cim`` (turn raw
     events of the three sources into CIM Endpoint.Processes records) or ``sigma``
     (match with Sigma's own field names, no pipeline).
+
+    *keep*, if given, is asked with the text of each JSON Lines record and its source
+    whether the caller has any use for the event; a record it turns down is counted
+    like any other event (in ``log.events``) but not made into one. (sigmakit's matcher
+    passes its prefilter, which turns down records that no rule can match.)
     """
 
-    def __init__(self, source: str = AUTO, log: ReadLog | None = None) -> None:
+    def __init__(self, source: str = AUTO, log: ReadLog | None = None,
+                 keep: Callable[[bytes, str], bool] | None = None) -> None:
         self.source = check_source(source)
         self.log = log if log is not None else ReadLog()
+        self.keep = keep
         self._catalog = source_catalog()
         self._forced = source if source in RAW_SOURCES else None
 
     # -- files ----------------------------------------------------------------------------
     def read(self, paths: Iterable[str | Path]) -> Iterator[Event]:
         """Every event of every file under *paths*; raises UsageError for a missing path."""
+        for batch in self.read_batches(paths):
+            yield from batch
+
+    def read_batches(self, paths: Iterable[str | Path], size: int = BATCH_EVENTS) -> Iterator[list[Event]]:
+        """read(), in lists of up to *size* events (a list never spans two files)."""
         for path in find_event_files(paths):
-            yield from self.read_file(path)
+            yield from self.file_batches(path, size)
 
     def read_file(self, path: str | Path) -> Iterator[Event]:
+        for batch in self.file_batches(path):
+            yield from batch
+
+    def file_batches(self, path: str | Path, size: int = BATCH_EVENTS) -> Iterator[list[Event]]:
         file_path = Path(path)
         self.log.files += 1
-        yield from self._guarded(str(file_path), lambda: self._records(file_path))
+        yield from self._guarded(str(file_path), lambda: self._file_batches(file_path, size))
 
     def read_stream(self, stream: BinaryIO, name: str) -> Iterator[Event]:
-        """Events from a stream that may not seek (standard input), reported as file *name*.
+        """Events from a stream that may not seek (standard input), reported as file *name*."""
+        for batch in self.stream_batches(stream, name):
+            yield from batch
+
+    def stream_batches(self, stream: BinaryIO, name: str, size: int = BATCH_EVENTS) -> Iterator[list[Event]]:
+        """read_stream() in lists of up to *size* events.
 
         The format is recognised from the start of the data, so the stream is first copied
         to a spooled temporary file (in memory up to SPOOL_BYTES, then on disk).
@@ -156,12 +195,14 @@ class EventReader:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
             shutil.copyfileobj(stream, spool)
             spool.seek(0)
-            yield from self._guarded(name, lambda: _stream_records(spool, None))  # type: ignore[arg-type]
+            yield from self._guarded(name, lambda: self._stream_batches(spool, None, name, size))  # type: ignore[arg-type]
 
     def read_text(self, text: str, name: str) -> Iterator[Event]:
         """Events from event text held in memory (XML or JSON), reported as file *name*."""
         self.log.files += 1
-        yield from self._guarded(name, lambda: _stream_records(io.BytesIO(text.encode("utf-8")), None))
+        data = io.BytesIO(text.encode("utf-8"))
+        for batch in self._guarded(name, lambda: self._stream_batches(data, None, name, BATCH_EVENTS)):
+            yield from batch
 
     def read_objects(self, objects: Iterable[tuple[Mapping[str, Any], int]], name: str) -> Iterator[Event]:
         """Events from JSON-like maps with their line (inline events of a rule test)."""
@@ -172,12 +213,9 @@ class EventReader:
             if event is not None:
                 yield event
 
-    def _guarded(self, file: str, records: Callable[[], Iterator[XmlRecord | JsonRecord]]) -> Iterator[Event]:
+    def _guarded(self, file: str, batches: Callable[[], Iterator[list[Event]]]) -> Iterator[list[Event]]:
         try:
-            for record in records():
-                event = self._event_of(record, file)
-                if event is not None:
-                    yield event
+            yield from batches()
         except UnknownFormatError as error:
             self.log.add_problem(file, None, str(error))
         except StructureError as error:
@@ -187,10 +225,81 @@ class EventReader:
         except (OSError, EOFError) as error:
             self.log.add_problem(file, None, f"cannot read: {getattr(error, 'strerror', None) or error}")
 
-    def _records(self, path: Path) -> Iterator[XmlRecord | JsonRecord]:
+    def _file_batches(self, path: Path, size: int) -> Iterator[list[Event]]:
         with _open(path) as stream:
-            yield from _stream_records(stream, path)
+            yield from self._stream_batches(stream, path, str(path), size)
 
+    def _stream_batches(self, stream: BinaryIO, path: Path | None, file: str, size: int) -> Iterator[list[Event]]:
+        kind = sniff_format(stream)
+        logger.debug("%s: %s", file, kind.value if kind else "unknown format")
+        if kind is Format.JSON_LINES and self.source != CIM:
+            yield from self._json_line_batches(stream, file, size)
+            return
+        batch: list[Event] = []
+        try:
+            for record in _records_of(kind, stream, path):
+                event = self._event_of(record, file)
+                if event is not None:
+                    batch.append(event)
+                    if len(batch) >= size:
+                        yield batch
+                        batch = []
+        except _READ_ERRORS:
+            if batch:
+                yield batch  # the events read before the error still count
+            raise
+        if batch:
+            yield batch
+
+    # -- JSON Lines, the fast way -------------------------------------------------------------
+    def _json_line_batches(self, stream: BinaryIO, file: str, size: int) -> Iterator[list[Event]]:
+        """Events of a JSON Lines file whose fields are built only when first used.
+
+        A line is parsed and its source detected straight from the parsed object; the
+        fields (flattening, text values, index-time fields) wait until someone reads them,
+        and a line the ``keep`` filter turns down is counted and becomes no event at all.
+        Lines this cannot take (the first, which may start with a byte order mark, blank
+        or invalid lines, nested Windows events, a source field that is not a plain value)
+        go the general way, with its error messages.
+        """
+        detect, keep, forced = self._catalog.detect_plain, self.keep, self._forced
+        generic = self.source == GENERIC_SOURCE
+        counts = self.log.events
+        build = _JsonLineFields(self._catalog, forced)
+        batch: list[Event] = []
+        try:
+            for number, line in enumerate(stream, start=1):
+                document: Any = None
+                if number > 1:
+                    try:
+                        document = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        pass
+                detected = detect(document) if type(document) is dict else UNDECIDED
+                if detected is UNDECIDED:
+                    record = json_line(line, number)
+                    event = None if record is None else self._event_of(record, file)
+                else:
+                    if forced is not None and detected is not None and detected != forced:
+                        self.log.count_mismatch(forced, detected)
+                    source = forced or (GENERIC_SOURCE if generic else detected or GENERIC_SOURCE)
+                    counts[source] += 1
+                    if keep is not None and not keep(line, source):
+                        continue
+                    record_id = document.get("EventRecordID")
+                    event = Event(None, file, number, record_id if type(record_id) is int else _record_id_of(record_id),
+                                  source, raw=line, syntax=JSON_SYNTAX, build=build, document=(document, detected))
+                if event is not None:
+                    batch.append(event)
+                    if len(batch) >= size:
+                        yield batch
+                        batch = []
+        except _READ_ERRORS:
+            if batch:
+                yield batch
+            raise
+        if batch:
+            yield batch
 
     # -- records --------------------------------------------------------------------------
     def _event_of(self, record: XmlRecord | JsonRecord, file: str) -> Event | None:
@@ -204,9 +313,14 @@ class EventReader:
         else:
             self.log.add_problem(file, record.position, f"a JSON event must be an object, not {type(record.value).__name__}")
             return None
-        return self.event_from_fields(fields, record.text, file, record.position)
+        if isinstance(record, XmlRecord):
+            raw, syntax = record.raw, XML_SYNTAX
+        else:
+            raw, syntax = record.text.encode("utf-8"), JSON_SYNTAX
+        return self.event_from_fields(fields, record.text, file, record.position, raw, syntax)
 
-    def event_from_fields(self, fields: dict[str, Any], raw: str, file: str, position: int) -> Event | None:
+    def event_from_fields(self, fields: dict[str, Any], raw: str, file: str, position: int,
+                          record: bytes | None = None, syntax: str | None = None) -> Event | None:
         """Detect the source of one record's fields and add the index-time fields.
 
         Returns None (and counts why) for an event that is not used, which only happens
@@ -222,7 +336,7 @@ class EventReader:
             source = GENERIC_SOURCE
         else:
             source = detected or GENERIC_SOURCE
-        event = Event(fields, file, position, _record_id(fields), source)
+        event = Event(fields, file, position, _record_id(fields), source, raw=record, syntax=syntax)
         if self.source == CIM:
             record = to_cim_record(event)
             if record is None:
@@ -233,9 +347,35 @@ class EventReader:
         return event
 
 
-def _stream_records(stream: BinaryIO, path: Path | None) -> Iterator[XmlRecord | JsonRecord]:
-    kind = sniff_format(stream)
-    logger.debug("%s: %s", path, kind.value if kind else "unknown format")
+class _JsonLineFields:
+    """The fields of events read by EventReader._json_line_events (a FieldSource)."""
+
+    def __init__(self, catalog: SourceCatalog, forced: str | None) -> None:
+        self.catalog = catalog
+        self.forced = forced
+
+    def fields(self, event: Event) -> dict[str, Any]:
+        """As the general way gives them: flattened, text values, index-time fields."""
+        document, detected = event.document
+        fields = fields_of_json(document)
+        self.catalog.add_index_fields(fields, _raw_text(event), event.file, detected, self.forced)
+        return fields
+
+    def matching_fields(self, event: Event) -> Mapping[str, Any]:
+        """A flat object itself, with the index-time fields: numbers stay numbers, which
+        the matcher reads as it reads their text. The fields are built later from it."""
+        document, detected = event.document
+        if not _CONTAINERS.isdisjoint(map(type, document.values())):
+            return event.fields
+        self.catalog.add_index_fields(document, _raw_text(event), event.file, detected, self.forced)
+        return document  # type: ignore[no-any-return]
+
+
+def _raw_text(event: Event) -> str:
+    return event.raw.decode("utf-8").strip()  # type: ignore[union-attr]
+
+
+def _records_of(kind: Format | None, stream: BinaryIO, path: Path | None) -> Iterator[XmlRecord | JsonRecord]:
     if kind is None or (kind is Format.EVTX and path is None):
         raise UnknownFormatError("not an event file sigmakit reads (.evtx, Windows event XML or JSON)")
     if kind is Format.EVTX:
@@ -266,6 +406,13 @@ def _record_id(fields: Mapping[str, Any]) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def _record_id_of(value: Any) -> int | None:
+    """_record_id of the fields a parsed JSON object gives, from its EventRecordID value."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return _record_id({"EventRecordID": text_of(value)})
 
 
 def read_events(paths: Iterable[str | Path], source: str = AUTO, log: ReadLog | None = None) -> Iterator[Event]:

@@ -14,7 +14,9 @@ What identifies a data source is read from its pipeline definition
 
 Every event then gets the index-time fields the pipelines' base conditions test
 (``source``, ``sourcetype``, ``EventCode`` for Windows, ``host``, ``_time``, ``_raw``),
-unless the event already carries them (a Splunk export does).
+unless the event already carries them (a Splunk export does). Values are read through
+their text (``text_of``), so the fields of a flat JSON object, numbers still numbers,
+get the same index-time fields as the same object's text fields.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Final, MutableMapping
+from typing import Any, Final, Mapping, MutableMapping
 
 from sigmakit.errors import UsageError
 from sigmakit.events.model import GENERIC_SOURCE
+from sigmakit.events.windows import text_of
 from sigmakit.pipelines import TARGETS, data_source
 
 AUTO: Final = "auto"
@@ -41,6 +44,9 @@ WINDOWS_SOURCETYPE: Final = "XmlWinEventLog"
 WINDOWS_HOST_FIELD: Final = "Computer"
 WINDOWS_TIME_FIELD: Final = "TimeCreated_SystemTime"
 WINDOWS_EVENT_ID_FIELD: Final = "EventID"
+# SourceCatalog.detect_plain's answer when only the event's fields can tell its source.
+UNDECIDED: Final = object()
+_PLAIN_ID: Final = frozenset({int, str})
 # Splunk's sourcetype for JSON it does not otherwise know; source is the file's path.
 GENERIC_JSON_SOURCETYPE: Final = "_json"
 
@@ -104,15 +110,30 @@ class SourceCatalog:
             rule = ReaderRule.of(target)
             if rule is not None:
                 self.rules[target] = rule
+        self._detection_fields = ("Channel", WINDOWS_EVENT_ID_FIELD, *(r.detect_field for r in self.rules.values()))
 
     def detect(self, fields: MutableMapping[str, Any]) -> str | None:
         """The data source an event's content shows, or None for a Sigma-generic event."""
         if is_windows_event(fields):
-            return self.windows_sources.get(WINDOWS_SOURCE_PREFIX + str(fields["Channel"]))
+            return self.windows_sources.get(WINDOWS_SOURCE_PREFIX + text_of(fields["Channel"]))
         for target, rule in self.rules.items():
             if rule.detect_field in fields:
                 return target
         return None
+
+    def detect_plain(self, document: Mapping[str, Any]) -> str | None | object:
+        """detect() on a parsed JSON object before its fields are made, or UNDECIDED when
+        the fields could say otherwise: a nested Windows event (``Event``), or an object
+        or list where detection reads a value (flattening renames or drops those)."""
+        channel = document.get("Channel")
+        if type(channel) is str and type(document.get(WINDOWS_EVENT_ID_FIELD)) in _PLAIN_ID and "Event" not in document:
+            return self.windows_sources.get(WINDOWS_SOURCE_PREFIX + channel)  # the usual Windows event
+        if "Event" in document:
+            return UNDECIDED
+        for name in self._detection_fields:
+            if type(document.get(name)) in (dict, list):
+                return UNDECIDED
+        return self.detect(document)  # type: ignore[arg-type]
 
     def add_index_fields(
         self, fields: MutableMapping[str, Any], raw: str, file: str, detected: str | None, forced: str | None
@@ -147,7 +168,7 @@ class SourceCatalog:
 
     def _windows_fields(self, fields: MutableMapping[str, Any], detected: str | None) -> None:
         settings = data_source(detected) if detected else None
-        fields.setdefault("source", WINDOWS_SOURCE_PREFIX + str(fields["Channel"]))
+        fields.setdefault("source", WINDOWS_SOURCE_PREFIX + text_of(fields["Channel"]))
         fields.setdefault("sourcetype", (settings.sourcetype if settings else None) or WINDOWS_SOURCETYPE)
         code_field = (settings.event_code_field if settings else None) or "EventCode"
         fields.setdefault(code_field, fields[WINDOWS_EVENT_ID_FIELD])
@@ -181,7 +202,7 @@ def epoch_text(value: Any, unit: str) -> str | None:
     """
     if value is None or value == "":
         return None
-    text = str(value).strip()
+    text = text_of(value).strip()
     if unit == "iso8601":
         match = _ISO_TIME.match(text)
         if match is None:

@@ -1,196 +1,241 @@
 """The rule index: for each event, the few rules that could match it, found for all rules
 at once, so that a thousand rules cost far less than a thousand passes over the event.
 
-Each rule's ``Requirement`` (requirements.py) lists clauses of atoms, one atom of each
-clause true for every event the rule matches. The index keeps, per rule, up to
-MAX_INDEXED_CLAUSES of its most selective clauses (those whose shortest text is longest,
-and at least MIN_TEXT long: shorter texts are in nearly every event). Every atom becomes
-one or more keys of a single Aho-Corasick automaton, so one scan of one text finds every
-atom the event satisfies, for all rules together. A rule is a candidate when each of its
-indexed clauses has an atom found; rules left with no indexed clause are evaluated on
-every event (``always``). Only candidates are evaluated, with their full predicate, so
-the index changes how fast hits are found, never which.
+Each rule's ``Requirement`` (requirements.py) lists clauses of atoms: for every event
+the rule matches, each clause has a true atom. The index picks one clause per rule, its
+*trigger*; a rule is evaluated (with its full predicate) only on events where an atom
+of its trigger is true, and rules with no clause at all (conditions made only of
+negations, field references...) on every event. So the index changes how fast hits are
+found, never which: a true atom is never missed, a rule whose trigger holds may still
+not match.
 
-Two texts are searched, whichever the event allows:
+Atoms are looked up field by field: the atoms of one field (equal to, starts with, ends
+with, contains a folded text) are one Aho-Corasick automaton over the folded value
+between a start and an end mark, or a dictionary when they are all equalities. What a
+value satisfies depends on the value alone, so it is kept in a cache per field: the
+values of most fields repeat (image names, users, hashes, parent command lines), and a
+repeated value costs one dictionary lookup.
 
-* the record text (``Event.raw``), case-folded, when events/raw_text.py says every value
-  shows in it in a known form. The atoms are searched in that form, whatever their
-  field (an atom of ``Image`` is also found in ``CommandLine``: only an extra candidate),
-  and the event's fields are not even built when no rule is a candidate. Atoms that may
-  not show in the record text (numbers, GUID braces, computed fields, keywords; see
-  ``findable_forms``) leave their clause out of this search.
-* otherwise the fields themselves: each value of an indexed field, folded, between marks
-  naming the field, so that equality, prefix and suffix atoms are found in their own
-  field; contains atoms are found in any indexed field, keyword atoms in any value.
-
-Either way the candidates include every rule that matches the event: a found atom can
-be a false alarm, a true atom is never missed.
+Which clause makes the best trigger depends on the events: ``\\cmd.exe`` is rare in some
+logs and everywhere in others. So the index learns. For the first CALIBRATION_EVENTS
+events of a session it uses each rule's strongest clause (longest shortest text, at
+least MIN_WEIGHT) while counting, for every clause of every rule, on how many events it
+holds; then each rule gets its least frequent clause as trigger. (Counting needs every
+clause's atoms on every event, which the value caches make affordable for a while.)
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Final, Iterable, Sequence
+from typing import Any, Final, Iterable, Mapping, Sequence
 
 import ahocorasick
 
-from sigmakit.events import Event
-from sigmakit.events.model import JSON_SYNTAX, XML_SYNTAX
-from sigmakit.events.raw_text import findable_forms, search_text
 from sigmakit.matching.requirements import Atom, Clause, Kind, Requirement, clause_strength
-from sigmakit.matching.view import EventView
+from sigmakit.matching.view import MISSING, lookup, text_of, scalars
 
 logger = logging.getLogger(__name__)
 
-MIN_TEXT: Final = 3
-MAX_INDEXED_CLAUSES: Final = 4
-FIELD_TEXTS: Final = "fields"
-# Marks around each field value in the field text (see module docstring): start, end,
-# and one private-use character per indexed field, which no rule text holds.
+MIN_WEIGHT: Final = 3
+CALIBRATION_EVENTS: Final = 1000
+# Distinct values remembered per field; past this the cache starts afresh.
+CACHE_VALUES: Final = 20_000
+KEYWORDS: Final = "*"  # the pseudo-field of keyword atoms: every value of the event
 _START: Final = "\x02"
 _END: Final = "\x03"
-_KEYWORD_SEPARATOR: Final = "\x1f"
-_FIELD_MARK_BASE: Final = 0xE000
+_NOTHING: Final = frozenset()
+
+
+class FieldAtoms:
+    """The atoms of one field, each with the ids it stands for; ``find(value)`` gives the
+    ids of the atoms a value satisfies (value as the event holds it, cached)."""
+
+    def __init__(self, atoms: Mapping[Atom, Iterable[int]]) -> None:
+        exact: dict[str, set[int]] = {}
+        keys: dict[str, set[int]] = {}
+        for atom, ids in atoms.items():
+            if atom.kind is Kind.EXACT:
+                exact.setdefault(atom.text, set()).update(ids)
+            else:
+                keys.setdefault(_key(atom), set()).update(ids)
+        self.exact = {text: frozenset(ids) for text, ids in exact.items()}
+        self.automaton: Any = None
+        if keys:
+            self.automaton = ahocorasick.Automaton()
+            for key, ids in keys.items():
+                self.automaton.add_word(key, frozenset(ids))
+            self.automaton.make_automaton()
+        self.cache: dict[str, frozenset[int]] = {}
+
+    def find(self, value: str) -> frozenset[int]:
+        found = self.cache.get(value)
+        if found is None:
+            found = self._search(value.casefold())
+            if len(self.cache) >= CACHE_VALUES:
+                self.cache.clear()
+            self.cache[value] = found
+        return found
+
+    def _search(self, folded: str) -> frozenset[int]:
+        found = self.exact.get(folded, _NOTHING)
+        if self.automaton is None:
+            return found
+        matched = [ids for _, ids in self.automaton.iter(_START + folded + _END)]
+        if not matched:
+            return found
+        return found.union(*matched)
+
+
+def _key(atom: Atom) -> str:
+    if atom.kind is Kind.PREFIX:
+        return _START + atom.text
+    if atom.kind is Kind.SUFFIX:
+        return atom.text + _END
+    return atom.text
+
+
+def _texts(fields: Mapping[str, Any], field: str) -> tuple[str, ...]:
+    """The text of each value of *field*, as the matcher's EventView reads them."""
+    if field == KEYWORDS:
+        out: list[str] = []
+        _all_texts(fields, out)
+        return tuple(out)
+    value = lookup(fields, field)
+    return tuple(text for text in map(text_of, scalars(value)) if text is not None)
+
+
+def _all_texts(value: Any, out: list[str]) -> None:
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _all_texts(item, out)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _all_texts(item, out)
+    else:
+        text = text_of(value)
+        if text is not None:
+            out.append(text)
+
+
+class _Lookup:
+    """Atoms grouped by field, giving for an event's fields the union of their ids."""
+
+    def __init__(self, atoms: Mapping[Atom, Iterable[int]]) -> None:
+        by_field: dict[str, dict[Atom, Iterable[int]]] = {}
+        for atom, ids in atoms.items():
+            by_field.setdefault(KEYWORDS if atom.field is None else atom.field, {})[atom] = ids
+        self.fields = tuple((field, FieldAtoms(field_atoms)) for field, field_atoms in by_field.items())
+
+    def find(self, fields: Mapping[str, Any]) -> set[int]:
+        found: set[int] = set()
+        for field, atoms in self.fields:
+            value = fields.get(field, MISSING)
+            if type(value) is str:  # the common case, kept fast
+                hit = atoms.find(value)
+                if hit:
+                    found |= hit
+            elif value is not None:
+                for text in _texts(fields, field):
+                    found |= atoms.find(text)
+        return found
 
 
 @dataclass(frozen=True)
 class IndexSummary:
-    """How the rules are indexed for one kind of text: rules evaluated on every event,
-    rules reached through the index, and the number of keys of the automaton."""
+    """How a session's index stands: rules evaluated on every event, rules reached
+    through a trigger, and whether the triggers are learnt yet."""
 
-    text: str
     always: tuple[int, ...]
-    indexed: int
-    keys: int
-
-
-class _Table:
-    """The automaton for one kind of text, and which rules its matches make candidates."""
-
-    def __init__(self, text: str, selected: Sequence[tuple[Clause, ...]],
-                 keys_of: Callable[[Atom], tuple[str, ...]]) -> None:
-        clause_ids: dict[Clause, int] = {}
-        key_clauses: dict[str, set[int]] = {}
-        triggers: dict[int, list[tuple[int, frozenset[int]]]] = {}
-        always: list[int] = []
-        for rule, clauses in enumerate(selected):
-            if not clauses:
-                always.append(rule)
-                continue
-            ids = [clause_ids.setdefault(clause, len(clause_ids)) for clause in clauses]
-            for clause, clause_id in zip(clauses, ids):
-                for atom in clause:
-                    for key in keys_of(atom):
-                        key_clauses.setdefault(key, set()).add(clause_id)
-            # The first (most selective) clause triggers the rule; the others must hold too.
-            triggers.setdefault(ids[0], []).append((rule, frozenset(ids[1:])))
-        self.automaton = ahocorasick.Automaton()
-        for key, found in key_clauses.items():
-            self.automaton.add_word(key, tuple(sorted(found)))
-        if key_clauses:
-            self.automaton.make_automaton()
-        self.triggers = {clause: tuple(rules) for clause, rules in triggers.items()}
-        self.always = tuple(always)
-        self.summary = IndexSummary(text, self.always, len(selected) - len(always), len(key_clauses))
-
-    def candidates(self, text: str) -> list[int]:
-        """The rules (by index) that could match an event whose searched text is *text*."""
-        found = list(self.always)
-        if not self.triggers:
-            return found
-        satisfied: set[int] = set()
-        for _, clauses in self.automaton.iter(text):
-            satisfied.update(clauses)
-        triggers = self.triggers
-        for clause in satisfied:
-            for rule, needed in triggers.get(clause, ()):
-                if needed <= satisfied:
-                    found.append(rule)
-        return found
+    triggered: int
+    calibrated: bool
 
 
 class RuleIndex:
-    """The rules of one matcher, indexed by what an event must contain (module docstring)."""
+    """The rules of one matcher indexed by what an event must contain (module docstring).
+
+    The index itself is shared; what is learnt from events lives in an IndexSession.
+    """
 
     def __init__(self, requirements: Sequence[Requirement]) -> None:
         self.size = len(requirements)
-        self._requirements = [_selectable(requirement) for requirement in requirements]
-        fields = sorted({atom.field for clauses in self._requirements for clause in clauses
-                         for atom in clause if atom.field is not None})
-        self._marks = {field: chr(_FIELD_MARK_BASE + number) for number, field in enumerate(fields)}
-        self._keywords = any(atom.field is None for clauses in self._requirements
-                             for clause in clauses for atom in clause)
-        self._field_table = _Table(FIELD_TEXTS, [_select(clauses, self._field_keys)
-                                                 for clauses in self._requirements], self._field_keys)
-        self._raw_tables: dict[str, _Table] = {}
+        clauses: dict[Clause, int] = {}
+        self.rule_clauses = tuple(
+            tuple(clauses.setdefault(clause, len(clauses)) for clause in requirement) for requirement in requirements
+        )
+        self.clauses = tuple(clauses)
+        self.strength = tuple(clause_strength(clause) for clause in self.clauses)
+        self.always = tuple(rule for rule, ids in enumerate(self.rule_clauses) if not ids)
+        # Before calibration: each rule's strongest clause, if strong enough.
+        self.initial_triggers = tuple(self._strongest(ids) for ids in self.rule_clauses)
 
-    # -- building ----------------------------------------------------------------------------
-    def _field_keys(self, atom: Atom) -> tuple[str, ...]:
-        if atom.field is None:
-            return (atom.text,)
-        mark = self._marks[atom.field]
-        if atom.kind is Kind.EXACT:
-            return (_START + mark + atom.text + mark + _END,)
-        if atom.kind is Kind.PREFIX:
-            return (_START + mark + atom.text,)
-        if atom.kind is Kind.SUFFIX:
-            return (atom.text + mark + _END,)
-        return (atom.text,)
+    def _strongest(self, ids: tuple[int, ...]) -> int | None:
+        best = max(ids, key=lambda clause: self.strength[clause], default=None)
+        return best if best is not None and self.strength[best] >= MIN_WEIGHT else None
 
-    def _raw_table(self, syntax: str) -> _Table:
-        table = self._raw_tables.get(syntax)
-        if table is None:
-            def keys(atom: Atom) -> tuple[str, ...]:
-                return findable_forms(atom.text, atom.field, syntax) or ()
+    def triggers_lookup(self, triggers: Sequence[int | None]) -> tuple[_Lookup, tuple[int, ...]]:
+        """The lookup finding rules by their trigger clause, and the rules without one."""
+        atoms: dict[Atom, set[int]] = {}
+        for rule, clause in enumerate(triggers):
+            if clause is not None:
+                for atom in self.clauses[clause]:
+                    atoms.setdefault(atom, set()).add(rule)
+        untriggered = tuple(rule for rule, clause in enumerate(triggers) if clause is None)
+        return _Lookup(atoms), untriggered
 
-            selected = [_select(clauses, keys) for clauses in self._requirements]
-            table = self._raw_tables[syntax] = _Table(syntax, selected, keys)
-        return table
+    def clauses_lookup(self) -> _Lookup:
+        """The lookup finding every clause (by id) that an event satisfies."""
+        atoms: dict[Atom, set[int]] = {}
+        for clause_id, clause in enumerate(self.clauses):
+            for atom in clause:
+                atoms.setdefault(atom, set()).add(clause_id)
+        return _Lookup(atoms)
 
-    def summaries(self) -> list[IndexSummary]:
-        """How rules are indexed for the field text and for JSON and XML record texts."""
-        return [self._field_table.summary, self._raw_table(JSON_SYNTAX).summary,
-                self._raw_table(XML_SYNTAX).summary]
-
-    # -- looking up ----------------------------------------------------------------------------
-    def record_candidates(self, event: Event) -> list[int] | None:
-        """The rules (by index) that could match *event*, found in its record text; None
-        when the event has none that can be searched (use field_candidates)."""
-        if event.raw is None:
-            return None
-        text = search_text(event.raw, event.syntax)
-        if text is None:
-            return None
-        return self._raw_table(event.syntax).candidates(text)  # type: ignore[arg-type]
-
-    def field_candidates(self, view: EventView) -> list[int]:
-        """The rules (by index) that could match the event seen through *view*."""
-        return self._field_table.candidates(self.field_text(view))
-
-    def field_text(self, view: EventView) -> str:
-        """The indexed fields' folded values between their marks (see module docstring)."""
-        parts: list[str] = []
-        for field, mark in self._marks.items():
-            for value in view.text[field]:
-                parts += (_START, mark, value, mark, _END)
-        if self._keywords:
-            parts.append(_KEYWORD_SEPARATOR.join(view.keyword_texts()))
-        return "".join(parts)
+    def session(self, calibration: int = CALIBRATION_EVENTS) -> "IndexSession":
+        return IndexSession(self, calibration)
 
 
-def _selectable(requirement: Requirement) -> tuple[Clause, ...]:
-    """The clauses worth indexing, most selective first."""
-    usable = [clause for clause in requirement if clause_strength(clause) >= MIN_TEXT]
-    return tuple(sorted(usable, key=clause_strength, reverse=True))
+class IndexSession:
+    """One stream of events through a RuleIndex: candidates per event, triggers learnt
+    from the first *calibration* events (see module docstring)."""
 
+    def __init__(self, index: RuleIndex, calibration: int) -> None:
+        self.index = index
+        self.remaining = calibration
+        self.counts = [0] * len(index.clauses)
+        self.triggers: Sequence[int | None] = index.initial_triggers
+        self._lookup, self._always = index.triggers_lookup(self.triggers)
+        self._clauses = index.clauses_lookup() if calibration > 0 and index.clauses else None
 
-def _select(clauses: Iterable[Clause], keys_of: Callable[[Atom], tuple[str, ...]]) -> tuple[Clause, ...]:
-    """Up to MAX_INDEXED_CLAUSES of *clauses* whose every atom has a key."""
-    chosen: list[Clause] = []
-    for clause in clauses:
-        if all(keys_of(atom) for atom in clause):
-            chosen.append(clause)
-            if len(chosen) == MAX_INDEXED_CLAUSES:
-                break
-    return tuple(chosen)
+    def candidates(self, fields: Mapping[str, Any]) -> set[int]:
+        """The rules (by index) that could match the event with these fields."""
+        found = self._lookup.find(fields)
+        found.update(self._always)
+        if self._clauses is not None:
+            self._count(fields)
+        return found
+
+    def _count(self, fields: Mapping[str, Any]) -> None:
+        assert self._clauses is not None
+        counts = self.counts
+        for clause in self._clauses.find(fields):
+            counts[clause] += 1
+        self.remaining -= 1
+        if self.remaining <= 0:
+            self._calibrate()
+
+    def _calibrate(self) -> None:
+        index = self.index
+        counts, strength = self.counts, index.strength
+
+        def rank(clause: int) -> tuple[int, int]:
+            return counts[clause], -strength[clause]
+
+        self.triggers = tuple(min(ids, key=rank) if ids else None for ids in index.rule_clauses)
+        self._lookup, self._always = index.triggers_lookup(self.triggers)
+        self._clauses = None
+        logger.debug("rule index calibrated: %d rules triggered, %d evaluated on every event",
+                     len(self.triggers) - len(self._always), len(self._always))
+
+    def summary(self) -> IndexSummary:
+        return IndexSummary(self._always, len(self.triggers) - len(self._always), self._clauses is None)

@@ -47,6 +47,7 @@ from sigmakit.errors import (
 from sigmakit.events import Event
 from sigmakit.matching.compiler import CompiledDetection, PredicateBackend, UnsupportedFeature
 from sigmakit.matching.index import RuleIndex
+from sigmakit.matching.prefilter import Prefilter
 from sigmakit.matching.correlation import (
     CompiledCorrelation,
     CorrelationFeatureError,
@@ -171,6 +172,7 @@ class Matcher:
     # them, so list order is evaluation order.
     _correlation_feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
     _index: RuleIndex | None = field(default=None, repr=False, compare=False)
+    _prefilters: dict[str, Prefilter | None] = field(default_factory=dict, repr=False, compare=False)
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -208,6 +210,13 @@ class Matcher:
         return cls.compile(load_rule_text(text, path), target, placeholders)
 
     # -- matching ----------------------------------------------------------------------------
+    def prefilter(self, syntax: str) -> Prefilter | None:
+        """The prefilter on record text of *syntax* for these rules, if one pays (prefilter.py)."""
+        if syntax not in self._prefilters:
+            requirements = [rule.detection.requirement for rule in self.rules]
+            self._prefilters[syntax] = Prefilter.of(requirements, syntax) if requirements else None
+        return self._prefilters[syntax]
+
     @property
     def index(self) -> RuleIndex:
         """The rule index of this matcher's rules (built on first use)."""
@@ -253,7 +262,7 @@ class MatchSession:
         self._occurrences: list[list[Occurrence]] = [[] for _ in matcher.correlations]
         self._predicates = tuple(enumerate(rule.detection.predicate for rule in matcher.rules))
         self._rule_predicates = tuple(rule.detection.predicate for rule in matcher.rules)
-        self._index = matcher.index if indexed else None
+        self._index = matcher.index.session() if indexed else None
         self._finished = False
 
     def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
@@ -292,16 +301,11 @@ class MatchSession:
         predicates = self._rule_predicates
         found: list[tuple[int, int]] = []
         for position, event in enumerate(events):
-            candidates = index.record_candidates(event)
-            view = None
-            if candidates is None:
-                view = EventView(event.fields)
-                candidates = index.field_candidates(view)
+            fields = event.matching_fields()
+            candidates = index.candidates(fields)
             if not candidates:
                 continue
-            if view is None:
-                view = EventView(event.fields)
-            views[position] = view
+            view = views[position] = EventView(fields)
             for rule in candidates:
                 try:
                     if predicates[rule](view):

@@ -55,6 +55,7 @@ except ImportError:  # Python 3.10
 
 # An OR's clause combinations past this many keep only their branches' strongest clauses.
 MAX_CLAUSES: Final = 16
+NON_ASCII_WEIGHT: Final = 3
 
 Item = TypeVar("Item")
 
@@ -95,8 +96,14 @@ def requirement(node: Any) -> Requirement:
 
 
 def clause_strength(clause: Clause) -> int:
-    """How selective a clause is: the length of its shortest text (longer texts are rarer)."""
-    return min((len(atom.text) for atom in clause), default=0)
+    """How selective a clause is: the weight of its lightest text (see text_weight)."""
+    return min((text_weight(atom.text) for atom in clause), default=0)
+
+
+def text_weight(text: str) -> int:
+    """How rarely a text is found in events, roughly: longer texts are rarer, and a
+    character outside ASCII (an emoji, a homoglyph) counts as NON_ASCII_WEIGHT."""
+    return len(text) + (NON_ASCII_WEIGHT - 1) * sum(1 for char in text if char > "\x7f")
 
 
 def any_of(alternatives: list[tuple[frozenset[Item], ...]],
@@ -225,4 +232,4 @@ def _regex_sequence(items: list[tuple[Any, Any]]) -> tuple[frozenset[str], ...]:
 
 
 def _text_strength(clause: frozenset[str]) -> int:
-    return min((len(text) for text in clause), default=0)
+    return min((text_weight(text) for text in clause), default=0)

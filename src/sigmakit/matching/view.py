@@ -106,10 +106,16 @@ class _Texts(dict):  # type: ignore[type-arg]
         self.fields = fields
 
     def __missing__(self, key: str | tuple[str]) -> tuple[str, ...]:
-        if isinstance(key, tuple):
-            texts = _texts(lookup(self.fields, key[0]))
+        # The hot path of matching: one plain string value is by far the common case.
+        if type(key) is tuple:
+            value = self.fields.get(key[0], MISSING)
+            if type(value) is str:
+                texts: tuple[str, ...] = (value,)
+            else:
+                texts = _texts(lookup(self.fields, key[0]) if value is MISSING else value)
         else:
-            texts = tuple(t.casefold() for t in self[(key,)])
+            plain = self[(key,)]
+            texts = (plain[0].casefold(),) if len(plain) == 1 else tuple(t.casefold() for t in plain)
         self[key] = texts
         return texts
 
