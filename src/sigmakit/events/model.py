@@ -11,11 +11,6 @@ from typing import Any, Final, Mapping, Protocol
 GENERIC_SOURCE: Final = "sigma"
 
 
-# The syntax of an event's record text (Event.raw), which says how values are escaped in it.
-JSON_SYNTAX: Final = "json"
-XML_SYNTAX: Final = "xml"
-
-
 class FieldSource(Protocol):
     """Builds the fields of events a reader left unbuilt (Event(build=...))."""
 
@@ -41,22 +36,17 @@ class Event:
     ``source``, ``sourcetype``, ``host``, ``_time`` where known; ``EventCode`` for
     Windows events), so a pipeline's base conditions are evaluated on them.
 
-    ``raw`` is the record's text as read (UTF-8 bytes) and ``syntax`` its syntax
-    (``json`` or ``xml``), when the reader kept them: the matcher's rule index searches
-    that text instead of the fields where that is sound (see events/raw_text.py).
-
     A reader may leave the fields to be built on first use (``build``, a FieldSource),
     so that an event no rule can match costs no more than its parse: ``fields`` is the
     same mapping either way. ``matching_fields()`` may then give, sooner, a mapping that
     the matcher reads exactly as it reads ``fields`` (see FieldSource).
     """
 
-    __slots__ = ("_fields", "_build", "file", "line", "record_id", "source", "raw", "syntax", "document")
+    __slots__ = ("_fields", "_build", "file", "line", "record_id", "source", "raw", "document")
 
     def __init__(self, fields: Mapping[str, Any] | None = None, file: str = "", line: int = 0,
                  record_id: int | None = None, source: str | None = None, *, raw: bytes | None = None,
-                 syntax: str | None = None, build: "FieldSource | None" = None,
-                 document: Any = None) -> None:
+                 build: "FieldSource | None" = None, document: Any = None) -> None:
         if fields is None and build is None:
             raise TypeError("an Event needs its fields or a way to build them")
         self._fields = fields
@@ -65,8 +55,7 @@ class Event:
         self.line = line
         self.record_id = record_id
         self.source = source
-        self.raw = raw
-        self.syntax = syntax
+        self.raw = raw  # the record as read, for *build*, until it has run
         self.document = document  # what *build* reads (the parsed record), until it has run
 
     @property
@@ -75,7 +64,7 @@ class Event:
             assert self._build is not None
             self._fields = self._build.fields(self)
             self._build = None
-            self.document = None
+            self.document = self.raw = None
         return self._fields
 
     def matching_fields(self) -> Mapping[str, Any]:

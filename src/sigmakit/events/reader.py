@@ -38,7 +38,7 @@ from sigmakit.events.json_records import (
     json_lines,
     json_stream,
 )
-from sigmakit.events.model import GENERIC_SOURCE, JSON_SYNTAX, XML_SYNTAX, Event, ReadLog
+from sigmakit.events.model import GENERIC_SOURCE, Event, ReadLog
 from sigmakit.events.sources import (
     AUTO,
     CIM,
@@ -146,10 +146,12 @@ class EventReader:
     events of the three sources into CIM Endpoint.Processes records) or ``sigma``
     (match with Sigma's own field names, no pipeline).
 
-    *keep*, if given, is asked with the text of each JSON Lines record and its source
-    whether the caller has any use for the event; a record it turns down is counted
-    like any other event (in ``log.events``) but not made into one. (sigmakit's matcher
-    passes its prefilter, which turns down records that no rule can match.)
+    *keep*, if given, is asked with each object of a JSON Lines file, as parsed (before
+    its fields are made: not flattened, numbers still numbers, no index-time fields),
+    and its source, whether the caller has any use for the event; a record it turns
+    down is counted like any other event (in ``log.events``) but not made into one.
+    (sigmakit's matcher passes its rule index's screen, which turns down objects that
+    no rule can match.)
     """
 
     def __init__(self, source: str = AUTO, log: ReadLog | None = None,
@@ -284,11 +286,11 @@ class EventReader:
                         self.log.count_mismatch(forced, detected)
                     source = forced or (GENERIC_SOURCE if generic else detected or GENERIC_SOURCE)
                     counts[source] += 1
-                    if keep is not None and not keep(line, source):
+                    if keep is not None and not keep(document, source):
                         continue
                     record_id = document.get("EventRecordID")
                     event = Event(None, file, number, record_id if type(record_id) is int else _record_id_of(record_id),
-                                  source, raw=line, syntax=JSON_SYNTAX, build=build, document=(document, detected))
+                                  source, raw=line, build=build, document=(document, detected))
                 if event is not None:
                     batch.append(event)
                     if len(batch) >= size:
@@ -313,14 +315,9 @@ class EventReader:
         else:
             self.log.add_problem(file, record.position, f"a JSON event must be an object, not {type(record.value).__name__}")
             return None
-        if isinstance(record, XmlRecord):
-            raw, syntax = record.raw, XML_SYNTAX
-        else:
-            raw, syntax = record.text.encode("utf-8"), JSON_SYNTAX
-        return self.event_from_fields(fields, record.text, file, record.position, raw, syntax)
+        return self.event_from_fields(fields, record.text, file, record.position)
 
-    def event_from_fields(self, fields: dict[str, Any], raw: str, file: str, position: int,
-                          record: bytes | None = None, syntax: str | None = None) -> Event | None:
+    def event_from_fields(self, fields: dict[str, Any], raw: str, file: str, position: int) -> Event | None:
         """Detect the source of one record's fields and add the index-time fields.
 
         Returns None (and counts why) for an event that is not used, which only happens
@@ -336,7 +333,7 @@ class EventReader:
             source = GENERIC_SOURCE
         else:
             source = detected or GENERIC_SOURCE
-        event = Event(fields, file, position, _record_id(fields), source, raw=record, syntax=syntax)
+        event = Event(fields, file, position, _record_id(fields), source)
         if self.source == CIM:
             record = to_cim_record(event)
             if record is None:

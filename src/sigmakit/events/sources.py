@@ -44,6 +44,9 @@ WINDOWS_SOURCETYPE: Final = "XmlWinEventLog"
 WINDOWS_HOST_FIELD: Final = "Computer"
 WINDOWS_TIME_FIELD: Final = "TimeCreated_SystemTime"
 WINDOWS_EVENT_ID_FIELD: Final = "EventID"
+# The fields add_index_fields may give an event that its record does not hold.
+INDEX_TIME_FIELDS: Final = frozenset({"_raw", "source", "sourcetype", "host", "_time", "EventCode",
+                                      *(data_source(t).event_code_field or "EventCode" for t in RAW_SOURCES)})
 # SourceCatalog.detect_plain's answer when only the event's fields can tell its source.
 UNDECIDED: Final = object()
 _PLAIN_ID: Final = frozenset({int, str})

@@ -35,7 +35,6 @@ class XmlRecord:
     position: int
     fields: dict[str, Any] | None = None
     error: str | None = None
-    raw: bytes | None = None  # the text as UTF-8 bytes, for the event's record text
 
 
 def _hardened_parser() -> etree.XMLParser:
@@ -53,15 +52,14 @@ def _check_event(element: etree._Element) -> str | None:
 
 def parse_event_text(text: str, position: int, parser: etree.XMLParser | None = None) -> XmlRecord:
     """Parse one ``<Event>...</Event>`` text (an XmlWinEventLog line or an .evtx record)."""
-    data = text.encode("utf-8")
     try:
-        element = etree.fromstring(data, parser or _hardened_parser())
+        element = etree.fromstring(text.encode("utf-8"), parser or _hardened_parser())
     except etree.XMLSyntaxError as error:
         return XmlRecord(text, position, error=f"invalid XML: {error.msg}")
     problem = _check_event(element)
     if problem is not None:
         return XmlRecord(text, position, error=problem)
-    return XmlRecord(text, position, fields_from_element(element), raw=data)
+    return XmlRecord(text, position, fields_from_element(element))
 
 
 def xml_lines(stream: BinaryIO) -> Iterator[XmlRecord]:
@@ -93,7 +91,7 @@ def xml_document(stream: BinaryIO) -> Iterator[XmlRecord]:
             if problem is not None:
                 yield XmlRecord(text, number, error=problem)
             else:
-                yield XmlRecord(text, number, fields_from_element(element), raw=text.encode("utf-8"))
+                yield XmlRecord(text, number, fields_from_element(element))
             _discard(element)
     except etree.XMLSyntaxError as error:
         line = error.position[0] if error.position else None

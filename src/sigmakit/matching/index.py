@@ -32,6 +32,7 @@ from typing import Any, Final, Iterable, Mapping, Sequence
 
 import ahocorasick
 
+from sigmakit.events.sources import INDEX_TIME_FIELDS
 from sigmakit.matching.requirements import Atom, Clause, Kind, Requirement, clause_strength
 from sigmakit.matching.view import MISSING, lookup, text_of, scalars
 
@@ -126,6 +127,35 @@ class _Lookup:
         for atom, ids in atoms.items():
             by_field.setdefault(KEYWORDS if atom.field is None else atom.field, {})[atom] = ids
         self.fields = tuple((field, FieldAtoms(field_atoms)) for field, field_atoms in by_field.items())
+        # Fields a parsed JSON object shows as they will be (see any_in_document).
+        self.plain = all(field != KEYWORDS and "." not in field for field in by_field)
+
+    def any_in_document(self, document: Mapping[str, Any]) -> bool:
+        """Whether some atom may hold for the event read from this JSON object, before its
+        fields are made. The object's value of a field without a dot is the field's value,
+        or, for a list, its elements that are not objects or lists (flattening gives the
+        others other names), and an object has no text; a field readers add at index
+        time (INDEX_TIME_FIELDS) may be missing from the object but not the event."""
+        if not self.plain:
+            return True
+        for field, atoms in self.fields:
+            value = document.get(field, MISSING)
+            if type(value) is str:
+                if atoms.find(value):
+                    return True
+            elif value is MISSING:
+                if field in INDEX_TIME_FIELDS:
+                    return True
+            elif type(value) is list:
+                for item in value:
+                    text = None if isinstance(item, (dict, list)) else text_of(item)
+                    if text is not None and atoms.find(text):
+                        return True
+            elif type(value) is not dict:
+                text = text_of(value)
+                if text is not None and atoms.find(text):
+                    return True
+        return False
 
     def find(self, fields: Mapping[str, Any]) -> set[int]:
         found: set[int] = set()
@@ -206,6 +236,14 @@ class IndexSession:
         self.triggers: Sequence[int | None] = index.initial_triggers
         self._lookup, self._always = index.triggers_lookup(self.triggers)
         self._clauses = index.clauses_lookup() if calibration > 0 and index.clauses else None
+
+    def screen(self, document: Mapping[str, Any]) -> bool:
+        """False only when no rule can match the event read from this JSON object (as
+        parsed, before its fields are made). While calibrating, always True, so that the
+        counts see every event."""
+        if self._clauses is not None or self._always:
+            return True
+        return self._lookup.any_in_document(document)
 
     def candidates(self, fields: Mapping[str, Any]) -> set[int]:
         """The rules (by index) that could match the event with these fields."""

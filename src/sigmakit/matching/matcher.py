@@ -47,7 +47,6 @@ from sigmakit.errors import (
 from sigmakit.events import Event
 from sigmakit.matching.compiler import CompiledDetection, PredicateBackend, UnsupportedFeature
 from sigmakit.matching.index import RuleIndex
-from sigmakit.matching.prefilter import Prefilter
 from sigmakit.matching.correlation import (
     CompiledCorrelation,
     CorrelationFeatureError,
@@ -172,7 +171,6 @@ class Matcher:
     # them, so list order is evaluation order.
     _correlation_feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
     _index: RuleIndex | None = field(default=None, repr=False, compare=False)
-    _prefilters: dict[str, Prefilter | None] = field(default_factory=dict, repr=False, compare=False)
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -210,13 +208,6 @@ class Matcher:
         return cls.compile(load_rule_text(text, path), target, placeholders)
 
     # -- matching ----------------------------------------------------------------------------
-    def prefilter(self, syntax: str) -> Prefilter | None:
-        """The prefilter on record text of *syntax* for these rules, if one pays (prefilter.py)."""
-        if syntax not in self._prefilters:
-            requirements = [rule.detection.requirement for rule in self.rules]
-            self._prefilters[syntax] = Prefilter.of(requirements, syntax) if requirements else None
-        return self._prefilters[syntax]
-
     @property
     def index(self) -> RuleIndex:
         """The rule index of this matcher's rules (built on first use)."""
@@ -264,6 +255,11 @@ class MatchSession:
         self._rule_predicates = tuple(rule.detection.predicate for rule in matcher.rules)
         self._index = matcher.index.session() if indexed else None
         self._finished = False
+
+    def screen(self, document: Mapping[str, Any]) -> bool:
+        """False only when no rule can match the event read from this JSON object (as
+        parsed, before its fields are made): EventReader's ``keep`` (see index.py)."""
+        return self._index is None or self._index.screen(document)
 
     def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
         """The hits of every rule on *event* (rules feeding only a correlation excluded)."""

@@ -14,16 +14,13 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sigmakit.errors import EventError, RuleError
 from sigmakit.events import GENERIC_SOURCE, Event
-from sigmakit.events.model import JSON_SYNTAX
 from sigmakit.matching import CorrelationHit, Hit, Matcher, MatchSession
 from sigmakit.matching.matcher import BATCH_SIZE
 from sigmakit.rules import LoadedRule
-
-_UNKNOWN = object()
 
 
 @dataclass
@@ -53,7 +50,6 @@ class SourceMatcher:
     sources: Iterable[str] = ()
     states: dict[str, SourceState] = field(default_factory=dict)
     events: Counter[str] = field(default_factory=Counter)  # events fed, per source
-    _prefilters: dict[str, object] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for source in self.sources:
@@ -66,14 +62,11 @@ class SourceMatcher:
             self.states[source] = SourceState(matcher, matcher.session(self.time_field))
         return self.states[source]
 
-    def keep(self, raw: bytes, source: str) -> bool:
-        """Whether a JSON record of *source* with text *raw* may be matched by any rule
-        (the matcher's prefilter, for EventReader's ``keep``); records turned down are
-        counted by the reader but never fed, so ``events`` does not count them."""
-        prefilter = self._prefilters.get(source, _UNKNOWN)
-        if prefilter is _UNKNOWN:
-            prefilter = self._prefilters[source] = self.state(source).matcher.prefilter(JSON_SYNTAX)
-        return prefilter is None or prefilter.may_match(raw)  # type: ignore[union-attr]
+    def keep(self, document: Mapping[str, Any], source: str) -> bool:
+        """Whether an event of *source* read from this JSON object may be matched by any
+        rule (EventReader's ``keep``); objects turned down are counted by the reader but
+        never fed, so ``events`` does not count them."""
+        return self.state(source).session.screen(document)
 
     def feed(self, event: Event) -> list[Hit]:
         return self.feed_batch([event])
