@@ -161,12 +161,12 @@ class SourceCatalog:
         _set_if(fields, "sourcetype", settings.sourcetype)
         rule = self.rules.get(target)
         if rule is not None:
-            _set_if(fields, "host", _first_present(fields, rule.host_fields))
+            _set_if(fields, "host", _text(_first_present(fields, rule.host_fields)))
             if rule.time_field:
                 _set_if(fields, "_time", epoch_text(fields.get(rule.time_field), rule.time_unit))
         elif settings.event_code_field:  # a Windows source, read from an event without Channel
-            _set_if(fields, settings.event_code_field, fields.get(WINDOWS_EVENT_ID_FIELD))
-            _set_if(fields, "host", fields.get(WINDOWS_HOST_FIELD))
+            _set_if(fields, settings.event_code_field, _text(fields.get(WINDOWS_EVENT_ID_FIELD)))
+            _set_if(fields, "host", _text(fields.get(WINDOWS_HOST_FIELD)))
             _set_if(fields, "_time", epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601"))
 
     def _windows_fields(self, fields: MutableMapping[str, Any], detected: str | None) -> None:
@@ -174,14 +174,19 @@ class SourceCatalog:
         fields.setdefault("source", WINDOWS_SOURCE_PREFIX + text_of(fields["Channel"]))
         fields.setdefault("sourcetype", (settings.sourcetype if settings else None) or WINDOWS_SOURCETYPE)
         code_field = (settings.event_code_field if settings else None) or "EventCode"
-        fields.setdefault(code_field, fields[WINDOWS_EVENT_ID_FIELD])
-        _set_if(fields, "host", fields.get(WINDOWS_HOST_FIELD))
+        fields.setdefault(code_field, _text(fields[WINDOWS_EVENT_ID_FIELD]))
+        _set_if(fields, "host", _text(fields.get(WINDOWS_HOST_FIELD)))
         _set_if(fields, "_time", epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601"))
 
 
 @functools.lru_cache(maxsize=1)
 def source_catalog() -> SourceCatalog:
     return SourceCatalog()
+
+
+def _text(value: Any) -> Any:
+    """A copied value as text (lists and None as they are), as the event's fields hold it."""
+    return value if value is None or isinstance(value, (str, list, dict)) else text_of(value)
 
 
 def _set_if(fields: MutableMapping[str, Any], name: str, value: Any) -> None:

@@ -115,13 +115,16 @@ class CompiledDetection:
     which selections an event matched. ``literals`` is None or a set of case-folded
     strings of which every matching event contains at least one in some value (see
     literals.py): what a literal prefilter needs. ``requirement`` is what the rule index
-    keys the rule by (see requirements.py).
+    keys the rule by (see requirements.py). ``reads`` names every field the predicate
+    reads (None when it reads every value: a keyword), so the predicate's answer is a
+    function of those fields' values alone.
     """
 
     predicate: Predicate
     selections: dict[str, Predicate]
     literals: frozenset[str] | None
     requirement: Requirement = ()
+    reads: tuple[str, ...] | None = None
 
 
 def _cost(predicate: Predicate) -> int:
@@ -308,6 +311,24 @@ def _base64_values_cased(rule: SigmaRule) -> None:
         visit(detection)
 
 
+def fields_read(node: Any) -> tuple[str, ...] | None:
+    """The fields a condition tree tests (fields compared with included), in order of
+    first use; None if it holds a keyword, which searches every value."""
+    found: dict[str, None] = {}
+
+    def walk(item: Any) -> bool:
+        if isinstance(item, ConditionValueExpression):
+            return False
+        if isinstance(item, ConditionFieldEqualsValueExpression):
+            found[item.field] = None
+            if isinstance(item.value, SigmaFieldReference):
+                found[item.value.field] = None
+            return True
+        return all(walk(arg) for arg in getattr(item, "args", ()) or ())
+
+    return tuple(found) if walk(node) else None
+
+
 def check_selectors(rule: SigmaRule) -> None:
     """Refuse ``x of pattern`` conditions whose pattern names no selection.
 
@@ -361,7 +382,7 @@ class PredicateBackend(Backend):
             tree = SigmaCondition(name, rule.detection, rule.detection.source).parse()
             selections[name] = self.convert_condition(tree, state)
         tree = rule.detection.parsed_condition[0].parse()
-        return CompiledDetection(query, selections, required_literals(tree), requirement(tree))
+        return CompiledDetection(query, selections, required_literals(tree), requirement(tree), fields_read(tree))
 
     # -- boolean structure -----------------------------------------------------------------
     def convert_condition(self, cond: Any, state: ConversionState) -> Predicate:

@@ -10,8 +10,9 @@ found, never which: a true atom is never missed, a rule whose trigger holds may 
 not match.
 
 Atoms are looked up field by field: the atoms of one field (equal to, starts with, ends
-with, contains a folded text) are one Aho-Corasick automaton over the folded value
-between a start and an end mark, or a dictionary when they are all equalities. What a
+with, contains a folded text) are a dictionary (equalities) and one Aho-Corasick
+automaton (ahocorasick-rs, all overlapping matches) over the folded value between a
+start and an end mark. What a
 value satisfies depends on the value alone, so it is kept in a cache per field: the
 values of most fields repeat (image names, users, hashes, parent command lines), and a
 repeated value costs one dictionary lookup.
@@ -30,7 +31,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Final, Iterable, Mapping, Sequence
 
-import ahocorasick
+import ahocorasick_rs
 
 from sigmakit.events.sources import INDEX_TIME_FIELDS
 from sigmakit.matching.requirements import Atom, Clause, Kind, Requirement, clause_strength
@@ -63,10 +64,8 @@ class FieldAtoms:
         self.exact = {text: frozenset(ids) for text, ids in exact.items()}
         self.automaton: Any = None
         if keys:
-            self.automaton = ahocorasick.Automaton()
-            for key, ids in keys.items():
-                self.automaton.add_word(key, frozenset(ids))
-            self.automaton.make_automaton()
+            self.automaton = ahocorasick_rs.AhoCorasick(list(keys))
+            self.payloads = tuple(frozenset(ids) for ids in keys.values())
         self.cache: dict[str, frozenset[int]] = {}
 
     def find(self, value: str) -> frozenset[int]:
@@ -82,10 +81,11 @@ class FieldAtoms:
         found = self.exact.get(folded, _NOTHING)
         if self.automaton is None:
             return found
-        matched = [ids for _, ids in self.automaton.iter(_START + folded + _END)]
+        matched = self.automaton.find_matches_as_indexes(_START + folded + _END, overlapping=True)
         if not matched:
             return found
-        return found.union(*matched)
+        payloads = self.payloads
+        return found.union(*[payloads[key] for key, _, _ in matched])
 
 
 def _key(atom: Atom) -> str:
@@ -130,6 +130,19 @@ class _Lookup:
         # Fields a parsed JSON object shows as they will be (see any_in_document).
         self.plain = all(field != KEYWORDS and "." not in field for field in by_field)
 
+    def find(self, fields: Mapping[str, Any]) -> set[int]:
+        found: set[int] = set()
+        for field, atoms in self.fields:
+            value = fields.get(field, MISSING)
+            if type(value) is str:  # the common case, kept fast
+                hit = atoms.find(value)
+                if hit:
+                    found |= hit
+            elif value is not None:
+                for text in _texts(fields, field):
+                    found |= atoms.find(text)
+        return found
+
     def any_in_document(self, document: Mapping[str, Any]) -> bool:
         """Whether some atom may hold for the event read from this JSON object, before its
         fields are made. The object's value of a field without a dot is the field's value,
@@ -156,19 +169,6 @@ class _Lookup:
                 if text is not None and atoms.find(text):
                     return True
         return False
-
-    def find(self, fields: Mapping[str, Any]) -> set[int]:
-        found: set[int] = set()
-        for field, atoms in self.fields:
-            value = fields.get(field, MISSING)
-            if type(value) is str:  # the common case, kept fast
-                hit = atoms.find(value)
-                if hit:
-                    found |= hit
-            elif value is not None:
-                for text in _texts(fields, field):
-                    found |= atoms.find(text)
-        return found
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, Iterable, Iterator, Mapping, Sequence
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
@@ -56,7 +56,7 @@ from sigmakit.matching.correlation import (
 from sigmakit.matching.placeholders import placeholder_pipeline
 from sigmakit.matching.regex import RegexTimeout
 from sigmakit.matching.timestamps import event_time
-from sigmakit.matching.view import EventView
+from sigmakit.matching.view import MISSING, EventView
 from sigmakit.pipelines import check_target, load_pipeline
 from sigmakit.rules import LoadedRule, RuleSet, load_rule_text, load_rules, merge_conditions
 
@@ -66,6 +66,11 @@ SIGMA_SOURCE = "sigma"  # events already in Sigma's field names: no pipeline
 # Events per block in Matcher.match (see MatchSession.feed_batch); past a few hundred
 # the gain levels off, and a block's events and views are held in memory at once.
 BATCH_SIZE = 256
+# The memo of rule answers (_Memo): lookups before judging whether a rule's keys repeat,
+# and answers kept per rule.
+MEMO_TRIAL: Final = 512
+MEMO_ANSWERS: Final = 4096
+_KEY_TYPES: Final = frozenset({str, type(None), type(MISSING)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +259,7 @@ class MatchSession:
         self._predicates = tuple(enumerate(rule.detection.predicate for rule in matcher.rules))
         self._rule_predicates = tuple(rule.detection.predicate for rule in matcher.rules)
         self._index = matcher.index.session() if indexed else None
+        self._memo = _Memo(matcher.rules) if indexed else None
         self._finished = False
 
     def screen(self, document: Mapping[str, Any]) -> bool:
@@ -291,10 +297,12 @@ class MatchSession:
         return hits
 
     def _evaluate_candidates(self, events: list[Event], views: dict[int, EventView]) -> list[tuple[int, int]]:
-        """(event position, rule index) of each hit, evaluating the index's candidates."""
-        index = self._index
-        assert index is not None
+        """(event position, rule index) of each hit, evaluating the index's candidates,
+        through the memo of rule answers where it serves (see _Memo)."""
+        index, memo = self._index, self._memo
+        assert index is not None and memo is not None
         predicates = self._rule_predicates
+        memos, keys = memo.memos, memo.keys
         found: list[tuple[int, int]] = []
         for position, event in enumerate(events):
             fields = event.matching_fields()
@@ -304,10 +312,27 @@ class MatchSession:
             view = views[position] = EventView(fields)
             for rule in candidates:
                 try:
-                    if predicates[rule](view):
-                        found.append((position, rule))
+                    answers = memos[rule]
+                    if answers is None:
+                        hit = predicates[rule](view)
+                    else:
+                        names, absent = keys[rule]
+                        key = tuple(map(fields.get, names, absent))
+                        try:
+                            hit = answers.get(key)
+                        except TypeError:  # a list value: not remembered
+                            hit = predicates[rule](view)
+                        else:
+                            if hit is None:
+                                hit = predicates[rule](view)
+                                memo.remember(rule, key, hit)
+                            else:
+                                memo.used[rule] += 1
                 except RegexTimeout as timeout:
                     self._timed_out(rule, event, timeout)
+                    continue
+                if hit:
+                    found.append((position, rule))
         return found
 
     def _evaluate_all(self, events: list[Event], views: dict[int, EventView]) -> list[tuple[int, int]]:
@@ -383,6 +408,42 @@ class MatchSession:
                 results.extend(hits)
         results.sort(key=lambda hit: (hit.end, hit.start))
         return results
+
+
+class _Memo:
+    """Remembered answers of rules, per rule, keyed by the values of the fields it reads.
+
+    A rule's answer is a function of the values of the fields its predicate reads
+    (``CompiledDetection.reads``), so an event whose values equal an earlier event's
+    gets the earlier answer without evaluating the rule again. Values repeat a lot in
+    logs (the same image, parent and user launch the same command many times), but
+    not for every rule: a rule whose keys are mostly new after MEMO_TRIAL lookups
+    (a command line with a fresh number in it) stops being remembered. Only keys made of
+    text values, None and absent fields are kept, so ``1``, ``True`` and ``"1"``, which
+    a rule may read differently, never share an answer; at most MEMO_ANSWERS per rule.
+    """
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.memos: list[dict[tuple[Any, ...], bool] | None] = [
+            None if rule.detection.reads is None else {} for rule in rules
+        ]
+        self.keys = [((), ()) if rule.detection.reads is None
+                     else (rule.detection.reads, (MISSING,) * len(rule.detection.reads)) for rule in rules]
+        self.used = [0] * len(rules)
+        self.missed = [0] * len(rules)
+
+    def remember(self, rule: int, key: tuple[Any, ...], answer: bool) -> None:
+        answers = self.memos[rule]
+        assert answers is not None
+        missed = self.missed[rule] = self.missed[rule] + 1
+        if missed == MEMO_TRIAL and missed > self.used[rule]:
+            self.memos[rule] = None  # mostly new keys: remembering costs more than it saves
+            return
+        if not _KEY_TYPES.issuperset(map(type, key)):
+            return
+        if len(answers) >= MEMO_ANSWERS:
+            answers.clear()
+        answers[key] = answer
 
 
 class _Builder:

@@ -97,13 +97,13 @@ def _all_texts(value: Any, out: list[str]) -> None:
 
 
 class _Texts(dict):  # type: ignore[type-arg]
-    """field -> case-folded texts; (field,) -> texts as they are. Filled on first access."""
+    """field -> case-folded texts; (field,) -> texts as they are. Filled on first access.
+
+    Made without an ``__init__`` (``fields`` is set after), which saves a Python call on
+    every event."""
 
     __slots__ = ("fields",)
-
-    def __init__(self, fields: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.fields = fields
+    fields: Mapping[str, Any]
 
     def __missing__(self, key: str | tuple[str]) -> tuple[str, ...]:
         # The hot path of matching: one plain string value is by far the common case.
@@ -124,10 +124,7 @@ class _Numbers(dict):  # type: ignore[type-arg]
     """field -> the values of the field that are numbers. Filled on first access."""
 
     __slots__ = ("fields",)
-
-    def __init__(self, fields: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.fields = fields
+    fields: Mapping[str, Any]
 
     def __missing__(self, key: str) -> tuple[int | float, ...]:
         found = (number_of(v) for v in scalars(lookup(self.fields, key)))
@@ -148,10 +145,18 @@ class EventView:
 
     def __init__(self, fields: Mapping[str, Any]) -> None:
         self.fields = fields
-        self.text = _Texts(fields)
-        self.numbers = _Numbers(fields)
+        text = self.text = _Texts()
+        text.fields = fields
         self._keywords: tuple[str, ...] | None = None
         self._raw_keywords: tuple[str, ...] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # ``numbers`` is made on first use: most rules test no number.
+        if name != "numbers":
+            raise AttributeError(name)
+        numbers = self.numbers = _Numbers()
+        numbers.fields = self.fields
+        return numbers
 
     def raw(self, name: str) -> Any:
         """The field's value as the event holds it, or MISSING."""
