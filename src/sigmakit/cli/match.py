@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
 import json
 import sys
 from collections import Counter
@@ -13,12 +15,28 @@ import click
 from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, fail_usage, info
 from sigmakit.cli.progress import with_progress
 from sigmakit.errors import SigmakitError, UsageError
-from sigmakit.events import AUTO, CIM, GENERIC_SOURCE, RAW_SOURCES, SOURCE_CHOICES, Event, EventReader, ReadLog
+from sigmakit.events import (
+    AUTO,
+    CIM,
+    GENERIC_SOURCE,
+    RAW_SOURCES,
+    SOURCE_CHOICES,
+    Event,
+    EventReader,
+    ReadLog,
+    find_event_files,
+)
 from sigmakit.matching import CorrelationHit, Hit, load_placeholders
 from sigmakit.rules import RuleSet, load_rules
+from sigmakit.verification.parallel import match_parts, plan_parts
 from sigmakit.verification.source_matching import SourceMatcher
 
 STDIN = "-"
+# Events read from each file, before --jobs forks, to know which sources to compile for.
+PROBE_EVENTS = 256
+# Objects allocated between two collections of the youngest generation (Python's default
+# is 700); see _settle_memory.
+GC_THRESHOLD = 50_000
 
 
 @click.command()
@@ -39,11 +57,15 @@ STDIN = "-"
 @click.option("--strict", is_flag=True,
               help="Exit 1 when any event record could not be read (they are always skipped, "
                    "counted and reported).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to match in: large JSON Lines and XmlWinEventLog files are split by "
+                   "lines, other files go whole; the output is the same as with one process.")
 @click.option("--time-field", metavar="FIELD",
               help="Field holding the event time, for correlations (default: the first present of "
                    "_time, @timestamp, timestamp, UtcTime, TimeCreated, SystemTime).")
 def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as_json: bool,
-          fail_on_match: bool, placeholders: Path | None, strict: bool, time_field: str | None) -> None:
+          fail_on_match: bool, placeholders: Path | None, strict: bool, jobs: int,
+          time_field: str | None) -> None:
     """Match the Sigma rules in PATHS (files or folders) against events.
 
     Each event is matched through the pipeline of its data source, as the SPL for that
@@ -67,16 +89,23 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
         info(f"error: {rule_error}")
     forced = [CIM] if source == CIM else [source] if source in (*RAW_SOURCES, GENERIC_SOURCE) else []
     matcher = SourceMatcher(list(rules), values, time_field, sources=forced)
+    if jobs > 1 and STDIN in event_paths:
+        fail_usage("--jobs cannot split standard input (-); give files, or use --jobs 1")
     log = ReadLog()
-    matched = 0
-    reader = EventReader(source, log, keep=matcher.keep)
-    for block in with_progress(_read(event_paths, reader), log, events=lambda: log.event_count):
-        for hit in matcher.feed_batch(block):
-            _print(hit, as_json)
-            matched += 1
+    threshold = _settle_memory()
+    if jobs > 1:
+        matched = _match_in_processes(event_paths, jobs, matcher, source, log, as_json)
+    else:
+        matched = 0
+        reader = EventReader(source, log, keep=matcher.keep)
+        for block in with_progress(_read(event_paths, reader), log, events=lambda: log.event_count):
+            for hit in matcher.feed_batch(block):
+                click.echo(format_result(hit, as_json))
+                matched += 1
     for correlation_hit in matcher.finish():
-        _print(correlation_hit, as_json)
+        click.echo(format_result(correlation_hit, as_json))
         matched += 1
+    _restore_memory(threshold)
     failed = _report(rules, matcher, log, source)
     unreadable = strict and log.problem_count > 0
     sys.exit(EXIT_FAILURE if failed or unreadable or (fail_on_match and matched) else EXIT_OK)
@@ -91,22 +120,66 @@ def _read(paths: Iterable[str], reader: EventReader) -> Iterator[list[Event]]:
             yield from reader.read_batches([path])
 
 
-def _print(result: Hit | CorrelationHit, as_json: bool) -> None:
+def _match_in_processes(event_paths: tuple[str, ...], jobs: int, matcher: SourceMatcher, source: str,
+                        log: ReadLog, as_json: bool) -> int:
+    """Match in *jobs* processes (sigmakit.verification.parallel); the number of hits."""
+    parts = plan_parts(event_paths, jobs)
+    # Compile, before the processes fork, the rules for the sources the files start with.
+    probe = EventReader(source, ReadLog())
+    for path in find_event_files(event_paths):
+        for event in itertools.islice(probe.read([path]), PROBE_EVENTS):
+            matcher.state(event.source or GENERIC_SOURCE)
+    counted = _CountingStream(sys.stdout)
+    match_parts(parts, jobs, matcher, source, log, counted, lambda result: format_result(result, as_json))
+    sys.stdout.flush()
+    return counted.lines
+
+
+class _CountingStream:
+    """Standard output for the parts' hits, counting the lines (one per hit)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return self.stream.write(text)  # type: ignore[no-any-return]
+
+
+def _settle_memory() -> tuple[int, int, int]:
+    """The compiled rules live until the command ends: keep the garbage collector from
+    walking them again and again while events stream through (gc.freeze), and let it
+    run less often, as matching makes many short-lived objects and no reference cycles.
+    Returns the thresholds to restore."""
+    previous = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 50, 100)
+    return previous
+
+
+def _restore_memory(threshold: tuple[int, int, int]) -> None:
+    gc.set_threshold(*threshold)
+    gc.unfreeze()
+
+
+def format_result(result: Hit | CorrelationHit, as_json: bool) -> str:
+    """One hit as the command prints it: JSON, or a line of text."""
     if as_json:
         data: dict[str, Any] = result.to_json()
         if isinstance(result, Hit):
             data["record_id"] = result.event.record_id
-        click.echo(json.dumps(data, ensure_ascii=False, default=str))
-    elif isinstance(result, Hit):
+        return json.dumps(data, ensure_ascii=False, default=str)
+    if isinstance(result, Hit):
         selections = ", ".join(result.selections)
         record = f" (EventRecordID {result.event.record_id})" if result.event.record_id is not None else ""
-        click.echo(f"{result.event.file}:{result.event.line}{record}: {result.rule_title}"
-                   f"{_id(result.rule_id)} [{selections}]")
-    else:
-        group = ", ".join(f"{k}={v}" for k, v in result.group.items()) or "all events"
-        places = ", ".join(f"{file}:{line}" for file, line in result.events)
-        click.echo(f"{result.rule_title}{_id(result.rule_id)} ({result.type}, {group}): "
-                   f"{len(result.events)} event(s): {places}")
+        return (f"{result.event.file}:{result.event.line}{record}: {result.rule_title}"
+                f"{_id(result.rule_id)} [{selections}]")
+    group = ", ".join(f"{k}={v}" for k, v in result.group.items()) or "all events"
+    places = ", ".join(f"{file}:{line}" for file, line in result.events)
+    return (f"{result.rule_title}{_id(result.rule_id)} ({result.type}, {group}): "
+            f"{len(result.events)} event(s): {places}")
 
 
 def _id(rule_id: str | None) -> str:

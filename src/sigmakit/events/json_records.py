@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Final, Iterator, Mapping, TextIO
+from typing import Any, Final, Iterable, Iterator, Mapping, TextIO
 
 import orjson
 
@@ -44,9 +44,9 @@ def parse_record(text: str, position: int) -> JsonRecord:
         return JsonRecord(text, position, error=f"invalid JSON: {error}")
 
 
-def json_lines(stream: BinaryIO) -> Iterator[JsonRecord]:
+def json_lines(stream: Iterable[bytes], first_line: int = 1) -> Iterator[JsonRecord]:
     """Each non-blank line of a JSON Lines file, parsed; position is the line number."""
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(stream, start=first_line):
         record = json_line(line, number)
         if record is not None:
             yield record

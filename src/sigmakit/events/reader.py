@@ -82,6 +82,10 @@ class Format(str, Enum):
     JSON_STREAM = "JSON"
 
 
+# Formats whose records are lines, so that a file can be read in parts (range_batches).
+SPLITTABLE: Final = frozenset({Format.JSON_LINES, Format.XML_LINES})  # type: ignore[misc]
+
+
 def find_event_files(paths: Iterable[str | Path]) -> list[Path]:
     """Event files named by *paths*, folders searched recursively, in a stable order."""
     found: list[Path] = []
@@ -182,6 +186,37 @@ class EventReader:
         self.log.files += 1
         yield from self._guarded(str(file_path), lambda: self._file_batches(file_path, size))
 
+    def range_batches(self, path: str | Path, start: int, end: int, first_line: int,
+                      size: int = BATCH_EVENTS) -> Iterator[list[Event]]:
+        """The events of the lines of a JSON Lines or XmlWinEventLog file between byte
+        *start* (a line start, line number *first_line*) and byte *end* (the line
+        that starts before *end* is the last), for splitting a file across processes.
+        The file's format is recognised from its start. The file is not counted in
+        ``log.files`` (the caller counts it once)."""
+        file_path = Path(path)
+        yield from self._guarded(str(file_path), lambda: self._range_batches(file_path, start, end, first_line, size))
+
+    def _range_batches(self, path: Path, start: int, end: int, first_line: int, size: int) -> Iterator[list[Event]]:
+        with open(path, "rb") as stream:
+            kind = sniff_format(stream)
+            if kind not in SPLITTABLE:
+                raise UnknownFormatError(f"only JSON Lines and XmlWinEventLog files are read in parts, not {kind}")
+            stream.seek(start)
+            lines = _LineRange(stream, end - start, first_line)
+            if kind is Format.JSON_LINES and self.source != CIM:
+                yield from self._json_line_batches(lines, str(path), size)  # type: ignore[arg-type]
+                return
+            batch: list[Event] = []
+            for record in xml_lines(lines, first_line) if kind is Format.XML_LINES else json_lines(lines, first_line):  # type: ignore[arg-type]
+                event = self._event_of(record, str(path))
+                if event is not None:
+                    batch.append(event)
+                    if len(batch) >= size:
+                        yield batch
+                        batch = []
+            if batch:
+                yield batch
+
     def read_stream(self, stream: BinaryIO, name: str) -> Iterator[Event]:
         """Events from a stream that may not seek (standard input), reported as file *name*."""
         for batch in self.stream_batches(stream, name):
@@ -254,7 +289,7 @@ class EventReader:
             yield batch
 
     # -- JSON Lines, the fast way -------------------------------------------------------------
-    def _json_line_batches(self, stream: BinaryIO, file: str, size: int) -> Iterator[list[Event]]:
+    def _json_line_batches(self, stream: Iterable[bytes], file: str, size: int) -> Iterator[list[Event]]:
         """Events of a JSON Lines file whose fields are built only when first used.
 
         A line is parsed and its source detected straight from the parsed object; the
@@ -269,8 +304,9 @@ class EventReader:
         counts = self.log.events
         build = _JsonLineFields(self._catalog, forced)
         batch: list[Event] = []
+        first = stream.first_line if isinstance(stream, _LineRange) else 1
         try:
-            for number, line in enumerate(stream, start=1):
+            for number, line in enumerate(stream, start=first):
                 document: Any = None
                 if number > 1:
                     try:
@@ -342,6 +378,24 @@ class EventReader:
             event = record
         self.log.count_event(event)
         return event
+
+
+class _LineRange:
+    """The lines of an open file from its position on, for *length* bytes (a line that
+    starts inside the range is read whole); iterating gives the lines."""
+
+    def __init__(self, stream: BinaryIO, length: int, first_line: int) -> None:
+        self.stream = stream
+        self.length = length
+        self.first_line = first_line
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self.length
+        for line in self.stream:
+            if left <= 0:
+                return
+            left -= len(line)
+            yield line
 
 
 class _JsonLineFields:

@@ -113,6 +113,7 @@ class SourceCatalog:
             rule = ReaderRule.of(target)
             if rule is not None:
                 self.rules[target] = rule
+        self._windows_settings: dict[str | None, tuple[str, str]] = {}
         self._detection_fields = ("Channel", WINDOWS_EVENT_ID_FIELD, *(r.detect_field for r in self.rules.values()))
 
     def detect(self, fields: MutableMapping[str, Any]) -> str | None:
@@ -170,13 +171,25 @@ class SourceCatalog:
             _set_if(fields, "_time", epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601"))
 
     def _windows_fields(self, fields: MutableMapping[str, Any], detected: str | None) -> None:
+        # Run for every Windows event read: the data source's settings are looked up once.
+        sourcetype, code_field = self._windows_settings.get(detected) or self._windows_setting(detected)
+        if "source" not in fields:
+            fields["source"] = WINDOWS_SOURCE_PREFIX + text_of(fields["Channel"])
+        if "sourcetype" not in fields:
+            fields["sourcetype"] = sourcetype
+        if code_field not in fields:
+            fields[code_field] = _text(fields[WINDOWS_EVENT_ID_FIELD])
+        if "host" not in fields:
+            _set_if(fields, "host", _text(fields.get(WINDOWS_HOST_FIELD)))
+        if "_time" not in fields and WINDOWS_TIME_FIELD in fields:
+            _set_if(fields, "_time", epoch_text(fields[WINDOWS_TIME_FIELD], "iso8601"))
+
+    def _windows_setting(self, detected: str | None) -> tuple[str, str]:
         settings = data_source(detected) if detected else None
-        fields.setdefault("source", WINDOWS_SOURCE_PREFIX + text_of(fields["Channel"]))
-        fields.setdefault("sourcetype", (settings.sourcetype if settings else None) or WINDOWS_SOURCETYPE)
-        code_field = (settings.event_code_field if settings else None) or "EventCode"
-        fields.setdefault(code_field, _text(fields[WINDOWS_EVENT_ID_FIELD]))
-        _set_if(fields, "host", _text(fields.get(WINDOWS_HOST_FIELD)))
-        _set_if(fields, "_time", epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601"))
+        found = ((settings.sourcetype if settings else None) or WINDOWS_SOURCETYPE,
+                 (settings.event_code_field if settings else None) or "EventCode")
+        self._windows_settings[detected] = found
+        return found
 
 
 @functools.lru_cache(maxsize=1)

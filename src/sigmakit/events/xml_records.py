@@ -10,7 +10,7 @@ Multi-event documents are parsed incrementally and each event is discarded once 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Final, Iterator
+from typing import Any, BinaryIO, Final, Iterable, Iterator
 
 from lxml import etree
 
@@ -62,10 +62,10 @@ def parse_event_text(text: str, position: int, parser: etree.XMLParser | None = 
     return XmlRecord(text, position, fields_from_element(element))
 
 
-def xml_lines(stream: BinaryIO) -> Iterator[XmlRecord]:
+def xml_lines(stream: Iterable[bytes], first_line: int = 1) -> Iterator[XmlRecord]:
     """Each non-blank line of an XmlWinEventLog file as one event; position is the line."""
     parser = _hardened_parser()
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(stream, start=first_line):
         try:
             text = line.decode("utf-8-sig" if number == 1 else "utf-8").strip()
         except UnicodeDecodeError as error:

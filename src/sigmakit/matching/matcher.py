@@ -302,37 +302,40 @@ class MatchSession:
         index, memo = self._index, self._memo
         assert index is not None and memo is not None
         predicates = self._rule_predicates
-        memos, keys = memo.memos, memo.keys
+        memos, keys, used = memo.memos, memo.keys, memo.used
         found: list[tuple[int, int]] = []
         for position, event in enumerate(events):
             fields = event.matching_fields()
             candidates = index.candidates(fields)
             if not candidates:
                 continue
-            view = views[position] = EventView(fields)
+            view = None  # made when a rule must be evaluated, not answered from the memo
             for rule in candidates:
+                answers = memos[rule]
                 try:
-                    answers = memos[rule]
-                    if answers is None:
-                        hit = predicates[rule](view)
-                    else:
-                        names, absent = keys[rule]
-                        key = tuple(map(fields.get, names, absent))
+                    if answers is not None:
+                        key = tuple(map(fields.get, *keys[rule]))
                         try:
-                            hit = answers.get(key)
-                        except TypeError:  # a list value: not remembered
+                            hit = answers[key]
+                            used[rule] += 1
+                        except KeyError:
+                            if view is None:
+                                view = EventView(fields)
                             hit = predicates[rule](view)
-                        else:
-                            if hit is None:
-                                hit = predicates[rule](view)
-                                memo.remember(rule, key, hit)
-                            else:
-                                memo.used[rule] += 1
+                            memo.remember(rule, key, hit)
+                        except TypeError:  # a list value: not remembered
+                            answers = None
+                    if answers is None:
+                        if view is None:
+                            view = EventView(fields)
+                        hit = predicates[rule](view)
                 except RegexTimeout as timeout:
                     self._timed_out(rule, event, timeout)
                     continue
                 if hit:
                     found.append((position, rule))
+            if found and found[-1][0] == position:
+                views[position] = view or EventView(fields)
         return found
 
     def _evaluate_all(self, events: list[Event], views: dict[int, EventView]) -> list[tuple[int, int]]:
@@ -355,6 +358,21 @@ class MatchSession:
                     continue
                 found.append((position, index))
         return found
+
+    def occurrences(self) -> list[list[Occurrence]]:
+        """Per correlation, the rule hits waiting for finish() (for a parallel run's merge)."""
+        return self._occurrences
+
+    def absorb(self, hits: Sequence[int], occurrences: Sequence[Sequence[Occurrence]],
+               dropped: Sequence[int], errors: Sequence[EventError]) -> None:
+        """Add another session's counts and waiting rule hits (same matcher) to this one."""
+        for index, count in enumerate(hits):
+            self.hits[index] += count
+        for waiting, more in zip(self._occurrences, occurrences):
+            waiting.extend(more)
+        for index, count in enumerate(dropped):
+            self.dropped[index] += count
+        self.errors.extend(errors)
 
     def _hit(self, index: int, view: EventView, event: Event) -> Hit:
         rule = self.matcher.rules[index]

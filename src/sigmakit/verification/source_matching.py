@@ -50,6 +50,8 @@ class SourceMatcher:
     sources: Iterable[str] = ()
     states: dict[str, SourceState] = field(default_factory=dict)
     events: Counter[str] = field(default_factory=Counter)  # events fed, per source
+    order_offset: int = 0
+    _compiled: dict[str, Matcher] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for source in self.sources:
@@ -57,10 +59,29 @@ class SourceMatcher:
 
     def state(self, source: str) -> SourceState:
         if source not in self.states:
-            target = None if source == GENERIC_SOURCE else source
-            matcher = Matcher.compile(self.rules, target, self.placeholders)
-            self.states[source] = SourceState(matcher, matcher.session(self.time_field))
+            matcher = self._compiled.get(source)
+            if matcher is None:
+                target = None if source == GENERIC_SOURCE else source
+                matcher = self._compiled[source] = Matcher.compile(self.rules, target, self.placeholders)
+            session = matcher.session(self.time_field)
+            session.events = self.order_offset
+            self.states[source] = SourceState(matcher, session)
         return self.states[source]
+
+    def fresh(self, order_offset: int = 0) -> "SourceMatcher":
+        """A SourceMatcher with the same compiled rules and new sessions, whose events are
+        numbered from *order_offset* (for one part of a parallel run)."""
+        other = SourceMatcher(self.rules, self.placeholders, self.time_field, order_offset=order_offset)
+        other._compiled = self._compiled
+        return other
+
+    def absorb(self, source: str, hits: list[int], events: int, occurrences: list[list[Any]],
+               dropped: list[int], errors: list[EventError]) -> None:
+        """Add what another SourceMatcher's session for *source* saw (a parallel part):
+        hit counts, events, the rule hits correlations wait for, and evaluation errors."""
+        session = self.state(source).session
+        session.absorb(hits, occurrences, dropped, errors)
+        self.events[source] += events
 
     def keep(self, document: Mapping[str, Any], source: str) -> bool:
         """Whether an event of *source* read from this JSON object may be matched by any

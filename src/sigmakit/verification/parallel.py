@@ -1,0 +1,172 @@
+"""Matching event files in several processes, with the results of one process.
+
+``plan_parts(paths, jobs)`` cuts the input into parts: a JSON Lines or XmlWinEventLog
+file of at least SPLIT_BYTES into about ``jobs`` byte ranges, each starting at a line
+(with its line number, counted once here), any other file whole (.evtx, JSON arrays,
+XML documents, gzip). ``match_parts`` hands the parts, in order, to a pool of forked
+processes; each matches its part as one process would (its own sessions, rule index
+and memo) and writes the hits, formatted, to a temporary file, returning its counts,
+its read log and the base-rule hits that feed correlations. The parent then writes
+the parts' outputs in part order, which is input order, adds up the counts, and
+evaluates the correlations over every part's rule hits together, with each part's
+input order placed after the previous part's. So the output is the one of a single
+process, byte for byte, and memory stays one batch of events per process.
+
+Processes are forked (Linux), so the rules compiled in the parent before the pool
+starts are shared, not compiled again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Final, Iterable, Iterator
+
+from sigmakit.errors import EventError
+from sigmakit.events import EventReader, ReadLog, find_event_files
+from sigmakit.events.reader import SPLITTABLE, sniff_format, _open
+from sigmakit.matching import CorrelationHit, Hit
+from sigmakit.verification.source_matching import SourceMatcher
+
+# Files smaller than this are read whole by one process.
+SPLIT_BYTES: Final = 8 << 20
+# Each part's input order starts this far after the previous part's (correlations order
+# equal times by input order).
+_ORDER_STRIDE: Final = 1 << 40
+_COUNT_CHUNK: Final = 16 << 20
+
+
+@dataclass(frozen=True)
+class Part:
+    """A file, or the byte range [start, end) of one, whose first line is *first_line*."""
+
+    path: Path
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+
+
+@dataclass
+class PartResult:
+    """What matching one part gave, for the parent to merge (see module docstring)."""
+
+    output: str
+    log: ReadLog
+    sources: dict[str, "SourceResult"] = field(default_factory=dict)
+
+
+@dataclass
+class SourceResult:
+    hits: list[int]
+    events: int
+    occurrences: list[list[Any]]
+    dropped: list[int]
+    errors: list[EventError]
+
+
+def plan_parts(paths: Iterable[str | Path], jobs: int) -> list[Part]:
+    """The parts of the files under *paths*, in input order (see module docstring)."""
+    parts: list[Part] = []
+    for path in find_event_files(paths):
+        size = path.stat().st_size
+        if jobs > 1 and size >= SPLIT_BYTES and _splittable(path):
+            parts.extend(_split(path, size, jobs))
+        else:
+            parts.append(Part(path))
+    return parts
+
+
+def _splittable(path: Path) -> bool:
+    with _open(path) as stream:
+        return not isinstance(stream, gzip.GzipFile) and sniff_format(stream) in SPLITTABLE
+
+
+def _split(path: Path, size: int, jobs: int) -> list[Part]:
+    """About *jobs* ranges of whole lines, with the line number each starts at."""
+    wanted = [size * k // jobs for k in range(1, jobs)]
+    starts = [0]
+    lines = [1]
+    with open(path, "rb") as stream:
+        position, line = 0, 1
+        for target in wanted:
+            while position < target:
+                chunk = stream.read(min(_COUNT_CHUNK, target - position))
+                if not chunk:
+                    break
+                line += chunk.count(b"\n")
+                position += len(chunk)
+            rest = stream.readline()  # the rest of the line the target falls in
+            position += len(rest)
+            line += rest.count(b"\n")
+            if position < size and position > starts[-1]:
+                starts.append(position)
+                lines.append(line)
+    bounds = starts + [size]
+    return [Part(path, bounds[k], bounds[k + 1], lines[k]) for k in range(len(starts))]
+
+
+# -- the worker side (forked: these globals are the parent's at fork time) ---------------------
+_CONTEXT: dict[str, Any] = {}
+
+
+def _match_part(numbered: tuple[int, Part]) -> PartResult:
+    number, part = numbered
+    context = _CONTEXT
+    parent: SourceMatcher = context["matcher"]
+    matcher = parent.fresh(order_offset=number * _ORDER_STRIDE)
+    log = ReadLog()
+    reader = EventReader(context["source"], log, keep=matcher.keep)
+    write: Callable[[Hit | CorrelationHit], str] = context["format"]
+    handle, output = tempfile.mkstemp(prefix="sigmakit-part-", suffix=".out", dir=context["folder"])
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        if part.end is None:
+            batches: Iterator[list[Any]] = reader.file_batches(part.path)
+            log.files = 0  # the parent counts files
+        else:
+            batches = reader.range_batches(part.path, part.start, part.end, part.first_line)
+        for batch in batches:
+            for hit in matcher.feed_batch(batch):
+                stream.write(write(hit))
+                stream.write("\n")
+    sources = {
+        name: SourceResult(state.session.hits, matcher.events[name], state.session.occurrences(),
+                           state.session.dropped, state.session.errors)
+        for name, state in matcher.states.items()
+    }
+    return PartResult(output, log, sources)
+
+
+def match_parts(parts: list[Part], jobs: int, matcher: SourceMatcher, source: str, log: ReadLog,
+                out: IO[str], write: Callable[[Hit | CorrelationHit], str]) -> None:
+    """Match *parts* in *jobs* processes, writing hits to *out* in input order and
+    merging counts, read logs and correlation inputs into *matcher* and *log*; the
+    caller then calls ``matcher.finish()`` for the correlation hits."""
+    folder = tempfile.mkdtemp(prefix="sigmakit-jobs-")
+    _CONTEXT.update(matcher=matcher, source=source, format=write, folder=folder)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for result in pool.imap(_match_part, enumerate(parts)):
+                with open(result.output, encoding="utf-8") as stream:
+                    shutil.copyfileobj(stream, out)
+                os.unlink(result.output)
+                _merge_log(log, result.log)
+                for name, found in result.sources.items():
+                    matcher.absorb(name, found.hits, found.events, found.occurrences, found.dropped, found.errors)
+        log.files += len({part.path for part in parts})
+    finally:
+        _CONTEXT.clear()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _merge_log(total: ReadLog, part: ReadLog) -> None:
+    total.events.update(part.events)
+    total.skipped.update(part.skipped)
+    total.mismatched.update(part.mismatched)
+    for problem in part.problems:
+        total.add_problem(problem.file, problem.line, problem.reason)
+    total.problem_count += part.problem_count - len(part.problems)
