@@ -198,6 +198,8 @@ class RuleIndex:
         self.always = tuple(rule for rule, ids in enumerate(self.rule_clauses) if not ids)
         # Before calibration: each rule's strongest clause, if strong enough.
         self.initial_triggers = tuple(self._strongest(ids) for ids in self.rule_clauses)
+        self._clauses_lookup: _Lookup | None = None
+        self._initial_lookup: tuple[_Lookup, tuple[int, ...]] | None = None
 
     def _strongest(self, ids: tuple[int, ...]) -> int | None:
         best = max(ids, key=lambda clause: self.strength[clause], default=None)
@@ -214,12 +216,21 @@ class RuleIndex:
         return _Lookup(atoms), untriggered
 
     def clauses_lookup(self) -> _Lookup:
-        """The lookup finding every clause (by id) that an event satisfies."""
-        atoms: dict[Atom, set[int]] = {}
-        for clause_id, clause in enumerate(self.clauses):
-            for atom in clause:
-                atoms.setdefault(atom, set()).add(clause_id)
-        return _Lookup(atoms)
+        """The lookup finding every clause (by id) that an event satisfies (built once:
+        sessions share it, and its value caches, which depend on values alone)."""
+        if self._clauses_lookup is None:
+            atoms: dict[Atom, set[int]] = {}
+            for clause_id, clause in enumerate(self.clauses):
+                for atom in clause:
+                    atoms.setdefault(atom, set()).add(clause_id)
+            self._clauses_lookup = _Lookup(atoms)
+        return self._clauses_lookup
+
+    def initial_lookup(self) -> tuple[_Lookup, tuple[int, ...]]:
+        """triggers_lookup() of the triggers used before calibration (built once)."""
+        if self._initial_lookup is None:
+            self._initial_lookup = self.triggers_lookup(self.initial_triggers)
+        return self._initial_lookup
 
     def session(self, calibration: int = CALIBRATION_EVENTS) -> "IndexSession":
         return IndexSession(self, calibration)
@@ -234,7 +245,7 @@ class IndexSession:
         self.remaining = calibration
         self.counts = [0] * len(index.clauses)
         self.triggers: Sequence[int | None] = index.initial_triggers
-        self._lookup, self._always = index.triggers_lookup(self.triggers)
+        self._lookup, self._always = index.initial_lookup()
         self._clauses = index.clauses_lookup() if calibration > 0 and index.clauses else None
 
     def screen(self, document: Mapping[str, Any]) -> bool:

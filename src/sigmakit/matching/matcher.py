@@ -262,6 +262,11 @@ class MatchSession:
         self._memo = _Memo(matcher.rules) if indexed else None
         self._finished = False
 
+    def can_screen(self) -> bool:
+        """Whether screen() can ever turn an object down (not with a rule that the index
+        evaluates on every event, nor without the index)."""
+        return self._index is not None and not self._index.index.always
+
     def screen(self, document: Mapping[str, Any]) -> bool:
         """False only when no rule can match the event read from this JSON object (as
         parsed, before its fields are made): EventReader's ``keep`` (see index.py)."""

@@ -18,6 +18,7 @@ starts are shared, not compiled again.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import multiprocessing
 import os
@@ -148,6 +149,9 @@ def match_parts(parts: list[Part], jobs: int, matcher: SourceMatcher, source: st
     caller then calls ``matcher.finish()`` for the correlation hits."""
     folder = tempfile.mkdtemp(prefix="sigmakit-jobs-")
     _CONTEXT.update(matcher=matcher, source=source, format=write, folder=folder)
+    # What the parent built (compiled rules, the index) stays out of the collector's walks
+    # in the children, which would otherwise touch, and so copy, every page of it.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for result in pool.imap(_match_part, enumerate(parts)):

@@ -23,6 +23,10 @@ from sigmakit.matching.matcher import BATCH_SIZE
 from sigmakit.rules import LoadedRule
 
 
+def _KEEP_ALL(document: Mapping[str, Any]) -> bool:
+    return True
+
+
 @dataclass
 class SourceState:
     """One data source's compiled rules and its matching session."""
@@ -52,6 +56,7 @@ class SourceMatcher:
     events: Counter[str] = field(default_factory=Counter)  # events fed, per source
     order_offset: int = 0
     _compiled: dict[str, Matcher] = field(default_factory=dict, repr=False)
+    _screens: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for source in self.sources:
@@ -87,7 +92,12 @@ class SourceMatcher:
         """Whether an event of *source* read from this JSON object may be matched by any
         rule (EventReader's ``keep``); objects turned down are counted by the reader but
         never fed, so ``events`` does not count them."""
-        return self.state(source).session.screen(document)
+        screen = self._screens.get(source)
+        if screen is None:
+            session = self.state(source).session
+            # With a rule the index cannot screen for, every object is of use.
+            screen = self._screens[source] = session.screen if session.can_screen() else _KEEP_ALL
+        return screen(document)
 
     def feed(self, event: Event) -> list[Hit]:
         return self.feed_batch([event])
