@@ -1,0 +1,95 @@
+"""Character-level rules shared by every part of the SPL reader.
+
+Backslashes (Search Manual, "Backslashes" and the search command's "Quotes and escaping
+characters"): ``\\\\`` is a literal backslash, ``\\"`` a literal quote and ``\\|`` a
+literal pipe, inside quotes as well as outside. Any other backslash sequence is passed on
+unchanged (``\\d`` stays ``\\d``), and a backslash cannot escape ``*``: in a search term the
+asterisk after it is still a wildcard.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from sigmakit.verification.spl.errors import CannotEvaluate, SplSyntaxError
+
+_ESCAPED: Final = frozenset('\\"|')
+
+
+def unescape(raw: str) -> str:
+    """Apply SPL's backslash escapes to the text of one argument (quotes already removed)."""
+    if "\\" not in raw:
+        return raw
+    out: list[str] = []
+    index = 0
+    while index < len(raw):
+        char = raw[index]
+        if char == "\\" and index + 1 < len(raw) and raw[index + 1] in _ESCAPED:
+            out.append(raw[index + 1])
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def skip_quoted(text: str, start: int) -> int:
+    """Index just past the double-quoted string that opens at *start*."""
+    index = start + 1
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == '"':
+            return index + 1
+        index += 1
+    raise SplSyntaxError("unterminated quoted string", start)
+
+
+_COMMAND_NAME: Final = re.compile(r"\s*(\S*)\s*")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One command of a search pipeline: its name, its argument text and their offsets."""
+
+    text: str
+    offset: int
+    name: str
+    arguments: str
+    arguments_offset: int
+
+    @classmethod
+    def of(cls, text: str, offset: int) -> "Segment":
+        found = _COMMAND_NAME.match(text)
+        assert found is not None  # the pattern matches every string
+        return cls(text, offset, found.group(1).lower(), text[found.end():].rstrip(), offset + found.end())
+
+
+def split_pipeline(text: str) -> list[Segment]:
+    """Split a search at its top-level pipes (not inside quotes, not escaped).
+
+    A ``[`` outside quotes opens a subsearch, which the evaluator does not run.
+    """
+    segments: list[Segment] = []
+    start = 0
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            index = skip_quoted(text, index)
+            continue
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            raise CannotEvaluate("subsearches ([...]) are outside the evaluator's subset", index)
+        if char == "|":
+            segments.append(Segment.of(text[start:index], start))
+            start = index + 1
+        index += 1
+    segments.append(Segment.of(text[start:], start))
+    return segments
