@@ -123,7 +123,7 @@ def parse_spl(text: str, macros: Mapping[tuple[str, int], Macro] | None = None) 
         if segments[0].name not in GENERATING:
             raise SplSyntaxError(
                 f"a search starting with '|' must start with a generating command, not {segments[0].name!r}",
-                segments[0].offset,
+                segments[0].name_offset,
             )
     elif first.name != "search":
         commands.append(SearchCommand(parse_search(first.text, first.offset)))
@@ -138,7 +138,7 @@ def parse_command(segment: Segment) -> Command:
     if parser is None:
         if segment.name == "":
             raise SplSyntaxError("empty command between pipes", segment.offset)
-        raise CannotEvaluate(f"the {segment.name} command is outside the evaluator's subset", segment.offset)
+        raise CannotEvaluate(f"the {segment.name} command is outside the evaluator's subset", segment.name_offset)
     return parser(segment.arguments, segment.arguments_offset)
 
 

@@ -253,10 +253,10 @@ class _Parser:
             return Literal(token.text)
         if token.kind is EvalKind.FIELD:
             return FieldRef(token.text)
+        if token.kind is EvalKind.NAME and token.keyword() in (None, "LIKE", "IN") and self.is_op("("):
+            self.next()  # like(...) and in(...) are functions as well as operators
+            return Call(token.text.lower(), self._arguments(), token.offset)
         if token.kind is EvalKind.NAME and token.keyword() is None:
-            if self.is_op("("):
-                self.next()
-                return Call(token.text.lower(), self._arguments(), token.offset)
             return FieldRef(token.text)
         if token.kind is EvalKind.OP and token.text == "(":
             node = self.expression()

@@ -115,7 +115,9 @@ def _macro(stanza: str, keys: dict[str, str], text: str, source: str) -> Macro:
             raise MacroFileError(f"[{stanza}] has an invalid argument name {argument!r}", location=where)
     if "definition" not in keys:
         raise MacroFileError(f"[{stanza}] has no definition", location=where)
-    definition = keys["definition"].replace("\n", " ")
+    # The parser keeps the continuation backslash of a multi-line value; Splunk drops it
+    # and keeps the line break.
+    definition = keys["definition"].replace("\\\n", "\n")
     is_eval = keys.get("iseval", "0").strip().lower() in ("1", "true", "t", "yes")
     return Macro(found.group("name"), arguments, definition, is_eval)
 

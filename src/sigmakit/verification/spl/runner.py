@@ -77,6 +77,7 @@ class Evaluation:
 
     ``status`` is ``evaluated`` (verdicts below), ``cannot_evaluate`` (valid SPL outside
     the subset; ``reason`` says what) or ``invalid`` (SPL Splunk would reject).
+    ``results`` holds the fields of the rows the search returns, in order.
     """
 
     status: Status
@@ -84,6 +85,7 @@ class Evaluation:
     matched: frozenset[int] = frozenset()
     undecided: Mapping[int, str] = field(default_factory=dict)
     reason: str | None = None
+    results: tuple[Mapping[str, Any], ...] = ()
 
     def verdict(self, index: int) -> Verdict:
         if index in self.matched:
@@ -133,6 +135,8 @@ class CompiledSearch:
             len(records),
             matched,
             {i: reason for i, reason in undecided.items() if i not in matched},
+            reason=None,
+            results=tuple(row.fields for row in rows),
         )
 
     def _initial_rows(self, records: Sequence[Record], data_model: str | None, undecided: dict[int, str]) -> list[Row]:

@@ -59,6 +59,7 @@ class Segment:
     text: str
     offset: int
     name: str
+    name_offset: int
     arguments: str
     arguments_offset: int
 
@@ -66,7 +67,8 @@ class Segment:
     def of(cls, text: str, offset: int) -> "Segment":
         found = _COMMAND_NAME.match(text)
         assert found is not None  # the pattern matches every string
-        return cls(text, offset, found.group(1).lower(), text[found.end():].rstrip(), offset + found.end())
+        return cls(text, offset, found.group(1).lower(), offset + found.start(1), text[found.end():].rstrip(),
+                   offset + found.end())
 
 
 def split_pipeline(text: str) -> list[Segment]:
