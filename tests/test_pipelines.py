@@ -148,8 +148,8 @@ def test_policy_keeps_the_other_values_of_a_partly_unavailable_list() -> None:
     assert result.status is Status.CONVERTED
     assert result.query.splitlines()[0] == BASE["crowdstrike"] + "ParentBaseFileName=cmd.exe"
     assert result.warnings == [
-        "ParentImage value '*\\\\Temp\\\\x.exe' cannot be expressed with CrowdStrike FDR ProcessRollup2 "
-        "events's fields (ParentBaseFileName): dropped that test from selection 'sel' (the search can only match less)"
+        "ParentImage value '*\\\\Temp\\\\x.exe' cannot be expressed with the fields of CrowdStrike FDR "
+        "ProcessRollup2 events (ParentBaseFileName): dropped that test from selection 'sel' (the search can only match less)"
     ]
 
 

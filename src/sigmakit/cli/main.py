@@ -6,7 +6,9 @@ import click
 
 from sigmakit import __version__
 from sigmakit.cli.common import configure_logging
+from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
+from sigmakit.cli.listing import list_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +19,9 @@ def cli(verbose: int) -> None:
     configure_logging(verbose)
 
 
+cli.add_command(check)
 cli.add_command(convert)
+cli.add_command(list_command)
 
 
 def main() -> None:

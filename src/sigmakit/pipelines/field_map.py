@@ -197,7 +197,7 @@ class FieldMapTransformation(PreprocessingTransformation):
                 return result
         fields = ", ".join(f for m in mappings for f in m.target_fields) or "none"
         return _Unavailable(
-            f"{sigma_field} value {_describe(value)} cannot be expressed with {self.source}'s fields ({fields})"
+            f"{sigma_field} value {_describe(value)} cannot be expressed with the fields of {self.source} ({fields})"
         )
 
     def _convert_reference(
@@ -209,7 +209,7 @@ class FieldMapTransformation(PreprocessingTransformation):
             other = (FieldMapping(value.field),)
         if other is None or other[-1].converter != own.converter or own.field is None or other[-1].field is None:
             return _Unavailable(
-                f"{sigma_field}|fieldref {value.field} cannot be compared in {self.source}'s fields"
+                f"{sigma_field}|fieldref {value.field} cannot be compared in the fields of {self.source}"
             )
         return Term(own.field, SigmaFieldReference(other[-1].field, value.starts_with, value.ends_with))
 

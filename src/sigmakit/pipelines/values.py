@@ -134,7 +134,7 @@ def _plain_number(value: SigmaType) -> int | None:
 
 
 def hexadecimal(value: SigmaType, context: ConversionContext) -> Converted | None:
-    """A decimal process id as Windows Security events write it: ``0x`` and lower-case hex."""
+    """A number (process or logon id) as Windows Security events write it: ``0x`` and lower-case hex."""
     number = _plain_number(value)
     if number is None:
         return None

@@ -25,7 +25,13 @@ from sigmakit.rules.yaml_source import YamlPositions, load_yaml_documents
 
 logger = logging.getLogger(__name__)
 
+# Exceptions pySigma lets escape on malformed input instead of raising a SigmaError.
+_PYSIGMA_CRASHES: Final = (TypeError, AttributeError, ValueError, KeyError, IndexError, RecursionError)
+
 RULE_SUFFIXES: Final = (".yml", ".yaml")
+# Real Sigma rules are a few kilobytes (the largest of SigmaHQ's 3,000 is under 100 KB); a
+# file far beyond that is a mistake or an attack on the parser, and is refused up front.
+MAX_RULE_FILE_BYTES: Final = 1024 * 1024
 # Files kept beside rules that are not rules themselves: rule tests.
 TEST_FILE_SUFFIXES: Final = (".tests.yml", ".tests.yaml")
 
@@ -93,6 +99,13 @@ class LoadedRule:
             return SigmaRule.from_dict(data, source=source)
         except SigmaError as error:
             raise self.error_from_pysigma(error) from None
+        except _PYSIGMA_CRASHES as error:
+            # pySigma assumes well-typed input in places (an integer id, say); a hostile or
+            # careless rule must still end as an error about the rule, not a traceback.
+            raise RuleError(
+                f"not a valid Sigma rule ({type(error).__name__}: {error})",
+                location=self.locate(str(error)), rule_id=self.id,
+            ) from None
 
     def validate(self) -> None:
         """Parse the rule and its conditions (pySigma parses conditions only when converting)."""
@@ -103,6 +116,9 @@ class LoadedRule:
                     condition.parse()
             except SigmaError as error:
                 raise self.error_from_pysigma(error) from None
+            except RecursionError:
+                raise RuleError("the condition is nested too deeply to parse",
+                                location=self.locate("'condition'"), rule_id=self.id) from None
 
     def error_from_pysigma(self, error: SigmaError) -> RuleError:
         """Turn a pySigma error (which has no line) into a RuleError with the best line known."""
@@ -123,12 +139,13 @@ class LoadedRule:
                     or name in str(path[-1]).split("|")[1:]
                 )
             )
+            if line is None:
+                line = self.positions.value_lines.get(name)
             if line is not None:
                 return Location.of(self.path, line)
-        lowered = message.lower()
         for section in ("condition", "detection", "logsource", "correlation", "tags", "date", "modified",
-                        "status", "level", "id", "title"):
-            if section in lowered:
+                        "status", "level", "id", "title", "falsepositives", "references", "fields"):
+            if re.search(rf"\b{section}\b", message, re.IGNORECASE):
                 line = self.positions.find_key(lambda path, s=section: path[-1:] == (s,))
                 if line is not None:
                     return Location.of(self.path, line)
@@ -190,10 +207,16 @@ def load_rule_text(text: str, path: str | Path = "<text>") -> RuleSet:
     """Load every rule document of one YAML text (a file's content or a string)."""
     rule_path = Path(path)
     result = RuleSet()
+    if len(text) > MAX_RULE_FILE_BYTES:
+        result.errors.append(_too_large(rule_path, len(text)))
+        return result
     try:
         documents = load_yaml_documents(text, rule_path)
     except RuleError as error:
         result.errors.append(error)
+        return result
+    if not any(document.data is not None for document in documents):
+        result.errors.append(RuleError("the file holds no rule", location=Location.of(rule_path, 1)))
         return result
     global_part: dict[str, Any] = {}
     for index, document in enumerate(documents):
@@ -253,10 +276,21 @@ def _metadata_of(rule: LoadedRule) -> EsMetadata | None:
     return metadata
 
 
+def _too_large(path: Path, size: int) -> RuleError:
+    return RuleError(
+        f"rule file is {size / 1024 / 1024:.1f} MiB; sigmakit refuses rule files over "
+        f"{MAX_RULE_FILE_BYTES // 1024 // 1024} MiB (Sigma rules are a few kilobytes)",
+        location=Location.of(path, 1),
+    )
+
+
 def load_rule_file(path: str | Path) -> RuleSet:
     """Load every rule document of one file; unreadable files become errors, not exceptions."""
     rule_path = Path(path)
     try:
+        size = rule_path.stat().st_size
+        if size > MAX_RULE_FILE_BYTES:
+            return RuleSet(errors=[_too_large(rule_path, size)])
         text = rule_path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         return RuleSet(errors=[RuleError(f"not UTF-8 text ({error.reason} at byte {error.start})",

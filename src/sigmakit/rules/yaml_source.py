@@ -26,6 +26,8 @@ class YamlPositions:
 
     document_line: int
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    # Line of the first occurrence of each scalar value, to place errors about a value.
+    value_lines: dict[str, int] = field(default_factory=dict)
 
     def line_of(self, path: KeyPath) -> int:
         """Line of the deepest known prefix of *path* (the document start if none)."""
@@ -51,10 +53,18 @@ class YamlDocument:
     positions: YamlPositions
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: fast on big files
+
+
+class _StrictSafeLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader that refuses a key repeated in one mapping."""
 
     source_path: str | None = None
+    _sigmakit_line: int | None = None
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        self._sigmakit_line = node.start_mark.line + 1
+        return super().construct_object(node, deep=deep)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         first_line: dict[Any, int] = {}
@@ -81,7 +91,9 @@ class _StrictSafeLoader(yaml.SafeLoader):
 
 
 def _record_positions(node: Node, path: KeyPath, positions: YamlPositions) -> None:
-    if isinstance(node, MappingNode):
+    if isinstance(node, ScalarNode):
+        positions.value_lines.setdefault(str(node.value), node.start_mark.line + 1)
+    elif isinstance(node, MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, ScalarNode) else str(key_node)
             child = (*path, key)
@@ -118,6 +130,12 @@ def load_yaml_documents(text: str, path: str | Path | None = None) -> list[YamlD
         raise RuleError(f"invalid YAML: {problem}", location=Location.of(path, line)) from None
     except yaml.YAMLError as error:
         raise RuleError(f"invalid YAML: {error}", location=Location.of(path)) from None
+    except RecursionError:
+        raise RuleError("invalid YAML: nested too deeply", location=Location.of(path)) from None
+    except ValueError as error:
+        # PyYAML's implicit types raise plain ValueErrors (a date like 2024-99-99).
+        line = getattr(loader, "_sigmakit_line", None)
+        raise RuleError(f"invalid YAML value: {error}", location=Location.of(path, line)) from None
     finally:
         loader.dispose()
     return documents
