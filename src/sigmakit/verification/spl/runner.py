@@ -143,10 +143,16 @@ class CompiledSearch:
         if self._generator is not None:
             return self._tstats(records, data_model, undecided)
         test = self._first_test
+        if test is None:
+            return [Row(record, (index,)) for index, record in enumerate(records)]
+        try:
+            return [Row(record, (index,)) for index, record in enumerate(records) if test(record)]
+        except UndecidedRecord:
+            pass  # rare: go again record by record, to know which ones
         rows: list[Row] = []
         for index, record in enumerate(records):
             try:
-                if test is None or test(record):
+                if test(record):
                     rows.append(Row(record, (index,)))
             except UndecidedRecord as error:
                 undecided.setdefault(index, error.reason)

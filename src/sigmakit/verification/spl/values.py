@@ -47,12 +47,13 @@ def field_values(record: Any, name: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
-        values = tuple(_text(v) for v in value if v is not None)
+        values = tuple(text_of(v) for v in value if v is not None)
         return values or None
-    return (_text(value),)
+    return (text_of(value),)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A field value as the search command sees it: text (``1`` for the number 1.0)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
