@@ -64,6 +64,11 @@ class MetadataError(RuleError):
     """A rule's Splunk ES metadata block is missing a key or holds a wrong value."""
 
 
+class OutputError(SigmakitError):
+    """sigmakit could not write what was asked (a .conf value it cannot represent, a file
+    that does not read back as written, a folder it cannot replace)."""
+
+
 class UsageError(SigmakitError):
     """The caller asked for something that does not exist (an unknown target, say)."""
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from typing import Final, Iterable, NoReturn
 
 import click
 
+from sigmakit.conversion import ConversionResult, Status
 from sigmakit.errors import SigmakitError, UsageError
 from sigmakit.pipelines import TARGETS, check_target
 
@@ -66,3 +68,19 @@ def error_exit(error: SigmakitError) -> NoReturn:
         fail_usage(str(error))
     info(f"error: {error}")
     sys.exit(EXIT_FAILURE)
+
+
+def report_results(results: list[ConversionResult]) -> None:
+    """Warnings and every pair not converted, then a one-line summary, on standard error."""
+    for result in results:
+        name = result.rule_title or (str(result.path) if result.path else "rule")
+        for warning in result.warnings:
+            info(f"warning: {name} [{result.target}]: {warning}")
+        if result.status is not Status.CONVERTED:
+            info(f"{result.status.value}: {name} [{result.target}]: {result.error}")
+    counts = Counter(r.status for r in results)
+    rules = len({(r.path, r.rule_id, r.rule_title) for r in results})
+    info(
+        f"{rules} rule(s), {len(results)} rule/target pair(s): "
+        + ", ".join(f"{counts[s]} {s.value}" for s in Status)
+    )

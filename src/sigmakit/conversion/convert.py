@@ -23,6 +23,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from sigmakit.conversion.backend import SigmakitSplunkBackend
+from sigmakit.conversion.es_search import es_backend, macro_definitions_of
 from sigmakit.errors import OutOfScopeError, PipelineError, RefusedError, RuleError
 from sigmakit.pipelines import TARGETS, check_target, load_pipeline, warnings_of
 from sigmakit.rules.loader import LoadedRule, RuleSet
@@ -49,6 +50,8 @@ class ConversionResult:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     path: Path | None = None
+    # ES form only: the named-selection macros the search calls, name to definition.
+    macros: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,11 +76,18 @@ def merge_conditions(rule: SigmaRule) -> None:
 
 
 class Converter:
-    """Converts rules for a set of targets, keeping one backend per target."""
+    """Converts rules for a set of targets, keeping one backend per target.
 
-    def __init__(self, targets: Sequence[str] = TARGETS) -> None:
+    With ``es_form`` the searches are the ones ES correlation searches run: named-selection
+    macros and result fields (see es_search.py); plain searches are inline.
+    """
+
+    def __init__(self, targets: Sequence[str] = TARGETS, es_form: bool = False) -> None:
         self.targets = tuple(check_target(t) for t in targets)
-        self._backends = {t: SigmakitSplunkBackend(load_pipeline(t)) for t in self.targets}
+        self.es_form = es_form
+        self._backends: dict[str, SigmakitSplunkBackend] = {
+            t: es_backend(t) if es_form else SigmakitSplunkBackend(load_pipeline(t)) for t in self.targets
+        }
 
     def convert(self, rule: LoadedRule, target: str) -> ConversionResult:
         result = ConversionResult(rule.id, rule.title, target, Status.FAILED, path=rule.path)
@@ -109,6 +119,7 @@ class Converter:
                 result.error = f"the rule converted to {len(queries)} searches instead of one"
             else:
                 result.status, result.query = Status.CONVERTED, str(queries[0])
+                result.macros = macro_definitions_of(parsed)
         result.warnings = warnings_of(parsed)
         for message in result.warnings:
             logger.warning("%s [%s]: %s", rule.title, target, message)
@@ -130,9 +141,11 @@ class Converter:
         return results
 
 
-def convert_rules(rules: RuleSet, targets: Iterable[str] = TARGETS) -> list[ConversionResult]:
-    """Convert every rule of *rules* for each of *targets*."""
-    return Converter(tuple(targets)).convert_all(rules)
+def convert_rules(
+    rules: RuleSet, targets: Iterable[str] = TARGETS, es_form: bool = False
+) -> list[ConversionResult]:
+    """Convert every rule of *rules* for each of *targets* (ES form: see Converter)."""
+    return Converter(tuple(targets), es_form=es_form).convert_all(rules)
 
 
 __all__ = ["ConversionResult", "Converter", "Status", "convert_rules", "merge_conditions", "SigmaCorrelationRule"]

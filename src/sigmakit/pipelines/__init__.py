@@ -16,11 +16,13 @@ from sigmakit.pipelines.registry import (
     register_transformations,
 )
 from sigmakit.pipelines.notes import warnings_of
+from sigmakit.pipelines.result_fields import ResultField
 
 __all__ = [
     "TARGETS",
     "DataSource",
     "FieldRow",
+    "ResultField",
     "check_target",
     "data_source",
     "load_pipeline",

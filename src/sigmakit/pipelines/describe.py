@@ -70,7 +70,26 @@ def render_data_source_page(target: str) -> str:
             "the test sits under `not` or is required by the whole condition.",
             "",
         ]
+    lines += _result_field_lines(source)
     return "\n".join(lines)
+
+
+def _result_field_lines(source: DataSource) -> list[str]:
+    """The ES result fields a source's correlation searches compute (see docs/es-content.md)."""
+    if not source.result_fields:
+        return []
+    lines = [
+        "ES correlation searches (`sigmakit build`) add one `eval` before the filter macro so "
+        "that risk objects, messages, notable fields and drilldowns find these CIM-named fields:",
+        "",
+        "| result field | computed from |",
+        "|---|---|",
+    ]
+    for result in source.result_fields:
+        sources = " or else ".join(f"`{name}`" for name in result.sources)
+        origin = f"file name at the end of {sources}" if result.basename else sources
+        lines.append(f"| `{result.name}` | {origin} |")
+    return [*lines, ""]
 
 
 def render_all_pages() -> dict[str, str]:

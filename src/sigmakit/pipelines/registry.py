@@ -20,6 +20,7 @@ from sigma.processing.transformations import transformations as pysigma_transfor
 
 from sigmakit.errors import UsageError
 from sigmakit.pipelines.field_map import FieldMapping, FieldMapTransformation
+from sigmakit.pipelines.result_fields import ResultField, parse_result_fields
 from sigmakit.pipelines.source import BaseSearchTransformation, ScopeTransformation
 
 TARGETS: Final = ("cim", "sysmon", "security_4688", "crowdstrike")
@@ -97,6 +98,7 @@ class DataSource:
     services: tuple[str, ...]
     field_rows: tuple[FieldRow, ...]
     strict_fields: bool
+    result_fields: tuple[ResultField, ...] = ()
 
     @property
     def data_model(self) -> str | None:
@@ -132,6 +134,7 @@ def data_source(target: str) -> DataSource:
         services=tuple(scope.services) if scope else (),
         field_rows=rows,
         strict_fields=bool(field_map.strict) if field_map else False,
+        result_fields=parse_result_fields(settings.get("result_fields")),
     )
 
 
