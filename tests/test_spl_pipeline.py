@@ -218,3 +218,18 @@ def test_tstats_field_outside_the_dataset_cannot_be_evaluated() -> None:
                      {}, data_model="Endpoint.Processes")
     assert result.status is Status.CANNOT_EVALUATE
     assert result.reason == "tstats field 'nodename' is neither a Endpoint.Processes field nor an internal field"
+
+
+def test_eval_result_fields_of_the_es_searches() -> None:
+    spl = (
+        '* | eval process_name=replace(Image, "^.*\\\\\\\\", ""), dest=coalesce(aid_computer_name, aid),'
+        ' head=substr(lower(Image), 1, 3), tail=substr(Image, -3), pid=tonumber(ProcessId) + 1'
+        ' | search process_name=cmd.exe dest=h1 head="c:\\\\" tail=exe pid=5'
+    )
+    assert verdicts(spl, {"Image": "C:\\Windows\\cmd.exe", "aid": "h1", "ProcessId": "4"},
+                    {"Image": "C:\\Windows\\cmd.exe", "aid_computer_name": "h2", "aid": "h1", "ProcessId": "4"}) == [M, N]
+
+
+def test_replace_with_group_references() -> None:
+    spl = r'* | eval y=replace(x, "(\w+)@(\w+)", "\2/\1") | search y="b/a c"'
+    assert verdicts(spl, {"x": "a@b c"}) == [M]

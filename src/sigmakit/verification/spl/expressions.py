@@ -430,6 +430,82 @@ def _build_tostring(node: Call) -> Evaluator:
     return convert
 
 
+def _build_replace(node: Call) -> Evaluator:
+    """``replace(text, regex, replacement)``: every match replaced; ``\\1``..``\\9`` refer to groups."""
+    subject, pattern, replacement = (compile_expression(a) for a in node.arguments)
+
+    def substitute(record: Any) -> Any:
+        value = _single(subject(record), "replace()")
+        regex_text = _single(pattern(record), "replace()")
+        template = _single(replacement(record), "replace()")
+        if value is None or regex_text is None or template is None:
+            return None
+        compiled = compile_regex(as_text(regex_text))
+        template_text = as_text(template)
+        return compiled.sub(lambda found: _expand_template(template_text, found), as_text(value))
+    return substitute
+
+
+_BACKREFERENCE: Final = re.compile(r"\\(\d)")
+
+
+def _expand_template(template: str, found: "regex.Match[str]") -> str:
+    return _BACKREFERENCE.sub(lambda ref: found.group(int(ref.group(1))) or "", template)
+
+
+def _build_substr(node: Call) -> Evaluator:
+    """``substr(text, start[, length])``: 1-based; a negative start counts from the end."""
+    subject, start = compile_expression(node.arguments[0]), compile_expression(node.arguments[1])
+    length = compile_expression(node.arguments[2]) if len(node.arguments) == 3 else None
+
+    def cut(record: Any) -> Any:
+        value, first = _single(subject(record), "substr()"), _as_number(_single(start(record), "substr()"))
+        count = None if length is None else _as_number(_single(length(record), "substr()"))
+        if value is None or first is None or (length is not None and count is None):
+            return None
+        text, first = as_text(value), int(first)
+        if first == 0:
+            raise UndecidedRecord("substr() with start 0 is not modelled")
+        begin = first - 1 if first > 0 else max(len(text) + first, 0)
+        return text[begin:] if count is None else text[begin:begin + max(int(count), 0)]
+    return cut
+
+
+def _build_tonumber(node: Call) -> Evaluator:
+    if len(node.arguments) > 1:
+        raise CannotEvaluate("tonumber() with a base is outside the evaluator's subset", node.offset)
+    operand = compile_expression(node.arguments[0])
+
+    def convert(record: Any) -> Any:
+        value = _single(operand(record), "tonumber()")
+        if value is None or isinstance(value, bool):
+            return None
+        if isinstance(value, (int, float)):
+            return value
+        number = parse_number(value)
+        if number is None:
+            return None
+        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    return convert
+
+
+def _build_mvappend(node: Call) -> Evaluator:
+    operands = [compile_expression(a) for a in node.arguments]
+
+    def append(record: Any) -> Any:
+        values: list[Any] = []
+        for operand in operands:
+            value = operand(record)
+            if isinstance(value, tuple):
+                values.extend(value)
+            elif value is not None:
+                values.append(value)
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else tuple(values)
+    return append
+
+
 _FUNCTIONS: Final[dict[str, tuple[int, int | None, Callable[[Call], Evaluator]]]] = {
     "match": (2, 2, _build_match),
     "like": (2, 2, _build_like),
@@ -445,6 +521,10 @@ _FUNCTIONS: Final[dict[str, tuple[int, int | None, Callable[[Call], Evaluator]]]
     "in": (2, None, _build_in),
     "mvcount": (1, 1, _build_mvcount),
     "tostring": (1, 1, _build_tostring),
+    "replace": (3, 3, _build_replace),
+    "substr": (2, 3, _build_substr),
+    "tonumber": (1, 2, _build_tonumber),
+    "mvappend": (1, None, _build_mvappend),
     "true": (0, 0, _constant(True)),
     "false": (0, 0, _constant(False)),
     "null": (0, 0, _constant(None)),
