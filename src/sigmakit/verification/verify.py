@@ -185,14 +185,14 @@ def records_for(target: str, events: Sequence[Event]) -> TargetRecords:
 def built_macros(build: AppBuild, extra: MacroSet | None = None) -> MacroSet:
     """The macros of the app's macros.conf (as rendered), with *extra* taking precedence."""
     conf = build.files["default/macros.conf"]
-    macros = MacroSet.from_text(conf.render(), f"{conf.path} (sigmakit build)")
+    macros = MacroSet.from_text(conf.render(), f"{conf.name} (sigmakit build)")
     return macros if extra is None else macros.merged(extra)
 
 
 def built_searches(build: AppBuild) -> dict[str, str]:
     """Correlation search name -> its search, read back from the rendered savedsearches.conf."""
     conf = build.files["default/savedsearches.conf"]
-    parsed = read_conf(conf.render(), conf.path)
+    parsed = read_conf(conf.render(), conf.name)
     return {name: settings["search"] for name, settings in parsed.items() if "search" in settings}
 
 
