@@ -13,7 +13,8 @@ from sigmakit.errors import SigmakitError, UsageError
 from sigmakit.events import EventReader
 from sigmakit.rules import load_rules
 from sigmakit.verification.spl import MacroSet
-from sigmakit.verification.verify import PairResult, PairStatus, VerifyReport, verify as verify_rules
+from sigmakit.verification.verify import PairResult, PairStatus, VerifyReport, location_of
+from sigmakit.verification.verify import verify as verify_rules
 
 
 @click.command()
@@ -76,8 +77,7 @@ def _print_text(report: VerifyReport, limit: int) -> None:
             continue
         click.echo(_headline(pair))
         for disagreement in pair.disagreements[:limit]:
-            event = disagreement.event
-            click.echo(f"  {event.location}: matcher {'match' if disagreement.matcher else 'no_match'}, "
+            click.echo(f"  {location_of(disagreement.event)}: matcher {'match' if disagreement.matcher else 'no_match'}, "
                        f"SPL {disagreement.evaluator.value}")
         if len(pair.disagreements) > limit:
             click.echo(f"  ... and {len(pair.disagreements) - limit} more (see --json)")

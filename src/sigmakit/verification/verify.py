@@ -51,6 +51,11 @@ class PairStatus(str, Enum):
     NOT_MATCHED = "not_matched"  # the matcher could not compile the rule
 
 
+def location_of(event: Event) -> str:
+    """``file:line`` of an event (the record number for formats without lines)."""
+    return f"{event.file}:{event.line}"
+
+
 @dataclass(frozen=True)
 class Disagreement:
     """One event the two sides judge differently."""
@@ -280,9 +285,9 @@ def _judge(pair: PairResult, rule: CompiledRule, records: TargetRecords, views: 
             continue
         pair.disagreements.append(Disagreement(records.events[index], index in matched, verdict))
     for index, reason in evaluation.undecided.items():
-        pair.undecided[records.events[index].location] = f"evaluator: {reason}"
+        pair.undecided[location_of(records.events[index])] = f"evaluator: {reason}"
     for index, reason in timed_out.items():
-        pair.undecided[records.events[index].location] = f"matcher: {reason}"
+        pair.undecided[location_of(records.events[index])] = f"matcher: {reason}"
     if pair.disagreements:
         pair.status = PairStatus.DISAGREE
     elif pair.undecided:
@@ -311,6 +316,7 @@ __all__ = [
     "VerifyReport",
     "built_macros",
     "built_searches",
+    "location_of",
     "records_for",
     "verify",
 ]
