@@ -82,3 +82,10 @@ def test_a_bad_stanza_names_file_and_line(tmp_path: Path) -> None:
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(MacroFileError, match="cannot read macros"):
         MacroSet.from_file(tmp_path / "absent.conf")
+
+
+def test_a_semicolon_after_a_space_is_not_a_comment() -> None:
+    # The parser library cuts "x ;y" at " ;"; Splunk reads the whole line.
+    macros = MacroSet.from_text('[pester]\ndefinition = cmd="*-EnableExit ;*" OR cmd=b\n', "m.conf")
+    assert macros[("pester", 0)].definition == 'cmd="*-EnableExit ;*" OR cmd=b'
+    assert verdicts("`pester`", {"cmd": "x -EnableExit ; y"}, {"cmd": "b"}, {"cmd": "c"}, macros=macros) == [M, M, N]

@@ -1,9 +1,8 @@
 """``sigmakit verify``: the matcher and the SPL evaluator on the same events, pair by pair.
 
 For each rule and target, the search is the one ``sigmakit build`` puts in
-savedsearches.conf (read back from the rendered file, as Splunk would read it) and its
-macros come from the macros.conf the same build writes, optionally overridden by the
-user's own macros.conf. The matcher compiles the rule through the same target pipeline.
+savedsearches.conf, and its macros come from the macros.conf the same build writes (read
+back from the rendered file), optionally overridden by the user's own macros.conf. The matcher compiles the rule through the same target pipeline.
 Both then judge the same records: the events as read for a raw target (every event, in
 its own field names, so the base search's ``source``/``EventCode`` tests are exercised
 too), their CIM ``Endpoint.Processes`` records for ``cim``.
@@ -27,7 +26,6 @@ from sigmakit.events import Event, to_cim_record
 from sigmakit.matching import CompiledRule, EventView, Matcher
 from sigmakit.matching.regex import RegexTimeout
 from sigmakit.output.app import AppBuild, plan_app
-from sigmakit.output.conf import read_conf
 from sigmakit.pipelines import TARGETS, data_source
 from sigmakit.rules import LoadedRule, RuleSet
 from sigmakit.verification.spl import MacroSet, SplError, Verdict, compile_spl
@@ -218,7 +216,6 @@ def verify(
     event_list = list(events)
     build = plan_app(rules, targets)
     all_macros = built_macros(build, macros)
-    searches = built_searches(build)
     pairs: list[PairResult] = []
     for result in build.results:
         if result.status is not ConversionStatus.CONVERTED:
@@ -239,7 +236,7 @@ def verify(
                 progress(f"{target}: {number}/{len(target_searches)} searches")
             rule = compiled.get(id(search.rule))
             pair = PairResult(search.rule, search.rule.id, search.rule.title, search.rule.path, target,
-                              PairStatus.AGREE, searches.get(search.name, search.query), len(records.events))
+                              PairStatus.AGREE, search.query, len(records.events))
             if rule is None:
                 error = failures.get((str(search.rule.path), search.rule.id))
                 pair.status, pair.reason = PairStatus.NOT_MATCHED, str(error) if error else "not compiled by the matcher"
@@ -315,7 +312,6 @@ __all__ = [
     "TargetRecords",
     "VerifyReport",
     "built_macros",
-    "built_searches",
     "location_of",
     "records_for",
     "verify",

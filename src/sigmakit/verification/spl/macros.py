@@ -8,8 +8,8 @@ definition, inside quotes too (macros.conf.spec), while calls inside a double-qu
 string are left alone. Expansion repeats until no call is left, up to a fixed depth.
 
 macros.conf is read with Splunk's own ``addonfactory-splunk-conf-parser-lib``. That
-parser treats `` ;`` (a semicolon after whitespace) as the start of a comment, so a
-definition holding one is cut there; sigmakit's macros never contain one.
+parser treats `` ;`` (a semicolon after whitespace) as the start of a comment, which
+Splunk does not; a definition it cut there is restored from the file's own line.
 """
 
 from __future__ import annotations
@@ -117,9 +117,31 @@ def _macro(stanza: str, keys: dict[str, str], text: str, source: str) -> Macro:
         raise MacroFileError(f"[{stanza}] has no definition", location=where)
     # The parser keeps the continuation backslash of a multi-line value; Splunk drops it
     # and keeps the line break.
-    definition = keys["definition"].replace("\\\n", "\n")
+    definition = _uncut(keys["definition"], stanza, text).replace("\\\n", "\n")
     is_eval = keys.get("iseval", "0").strip().lower() in ("1", "true", "t", "yes")
     return Macro(found.group("name"), arguments, definition, is_eval)
+
+
+def _uncut(value: str, stanza: str, text: str) -> str:
+    """*value* as Splunk reads it, where the parser library read `` ;`` as a comment.
+
+    Splunk's .conf files have no inline comments, but the library cuts the first line of a
+    value at a semicolon that follows whitespace (``-EnableExit ;``). The first line is
+    then taken from the file itself.
+    """
+    first, newline, rest = value.partition("\n")
+    lines = text.splitlines()
+    start = _stanza_line(text, stanza)
+    for line in lines[start or 0:]:
+        if line.strip().startswith("["):
+            break
+        key, equals, written = line.partition("=")
+        if equals and key.strip() == "definition":
+            written = written.strip()
+            if written != first and written.startswith(first) and written[len(first):].lstrip().startswith(";"):
+                return written + newline + rest
+            break
+    return value
 
 
 def _stanza_line(text: str, stanza: str) -> int | None:
