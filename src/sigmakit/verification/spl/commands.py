@@ -15,7 +15,8 @@ from sigmakit.verification.spl.eval_syntax import EvalNode, parse_assignments, p
 from sigmakit.verification.spl.lexer import Kind, Token, TokenStream, tokenize
 from sigmakit.verification.spl.macros import Macro, expand_macros
 from sigmakit.verification.spl.search_syntax import SearchNode, field_name, parse_expression, parse_search
-from sigmakit.verification.spl.text import Segment, split_pipeline, unescape
+from sigmakit.verification.spl.statistics import Aggregation, check_function, span_seconds
+from sigmakit.verification.spl.text import Segment, split_pipeline, subsearches, unescape
 
 
 @dataclass(frozen=True)
@@ -75,30 +76,54 @@ class ConvertCommand:
 
 
 @dataclass(frozen=True)
-class Aggregation:
-    """One statistics function: ``count``, ``min(_time) AS firstTime``..."""
-
-    function: str
-    field: str | None
-    alias: str
-
-    @staticmethod
-    def default_alias(function: str, field_name: str | None) -> str:
-        return function if field_name is None else f"{function}({field_name})"
-
-
-@dataclass(frozen=True)
 class TstatsCommand:
     options: Mapping[str, str]
     aggregations: tuple[Aggregation, ...]
     data_model: str
     where: SearchNode | None
     by: tuple[str, ...]
+    span: int | None = None  # seconds, for a _time by-field
+
+
+@dataclass(frozen=True)
+class SortCommand:
+    """``sort [N] [-]field...``: a stable sort, descending for ``-``."""
+
+    limit: int
+    keys: tuple[tuple[str, bool], ...]  # (field, descending)
+
+
+@dataclass(frozen=True)
+class StatsCommand:
+    aggregations: tuple[Aggregation, ...]
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StreamstatsCommand:
+    """``streamstats time_window=<span> <aggregations> [by <fields>]``."""
+
+    time_window: int | None
+    aggregations: tuple[Aggregation, ...]
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MvexpandCommand:
+    field: str
+
+
+@dataclass(frozen=True)
+class MultisearchCommand:
+    """``multisearch [search ...] [search ...]``: the union of streaming subsearches."""
+
+    searches: tuple["Query", ...]
 
 
 Command = Union[
     SearchCommand, WhereCommand, EvalCommand, RegexCommand, RexCommand, RenameCommand,
-    FieldsCommand, TableCommand, ConvertCommand, TstatsCommand,
+    FieldsCommand, TableCommand, ConvertCommand, TstatsCommand, SortCommand, StatsCommand,
+    StreamstatsCommand, MvexpandCommand, MultisearchCommand,
 ]
 
 
@@ -113,7 +138,11 @@ class Query:
 def parse_spl(text: str, macros: Mapping[tuple[str, int], Macro] | None = None) -> Query:
     """Parse SPL *text* into a Query, after expanding its macros from *macros*."""
     expanded = expand_macros(text, macros or {})
-    segments = split_pipeline(expanded)
+    return _parse_pipeline(expanded)
+
+
+def _parse_pipeline(expanded: str, base: int = 0) -> Query:
+    segments = [Segment.of(s.text, s.offset + base) for s in split_pipeline(expanded)]
     commands: list[Command] = []
     first = segments[0]
     if first.name == "" and first.arguments == "":
@@ -126,6 +155,7 @@ def parse_spl(text: str, macros: Mapping[tuple[str, int], Macro] | None = None) 
                 segments[0].name_offset,
             )
     elif first.name != "search":
+        _no_subsearch(first.text, first.offset)
         commands.append(SearchCommand(parse_search(first.text, first.offset)))
         segments = segments[1:]
     for segment in segments:
@@ -139,7 +169,15 @@ def parse_command(segment: Segment) -> Command:
         if segment.name == "":
             raise SplSyntaxError("empty command between pipes", segment.offset)
         raise CannotEvaluate(f"the {segment.name} command is outside the evaluator's subset", segment.name_offset)
+    if segment.name != "multisearch":
+        _no_subsearch(segment.arguments, segment.arguments_offset)
     return parser(segment.arguments, segment.arguments_offset)
+
+
+def _no_subsearch(text: str, base: int) -> None:
+    groups = subsearches(text, base)
+    if groups:
+        raise CannotEvaluate("subsearches ([...]) are outside the evaluator's subset", groups[0][1] - 1)
 
 
 def _search(arguments: str, base: int) -> Command:
@@ -275,7 +313,6 @@ def _convert(arguments: str, base: int) -> Command:
 
 
 TSTATS_OPTIONS: Final = frozenset({"summariesonly", "allow_old_summaries", "fillnull_value"})
-TSTATS_FUNCTIONS: Final = frozenset({"count", "min", "max", "values", "dc"})
 
 
 def _tstats(arguments: str, base: int) -> Command:
@@ -305,19 +342,21 @@ def _tstats(arguments: str, base: int) -> Command:
         stream.next()
         where = parse_expression(stream, stop_words=frozenset({"by"}))
     by: tuple[str, ...] = ()
+    span = None
     if stream.peek().is_word_ci("by"):
         stream.next()
-        by = _by_fields(stream)
+        by, span_text = _by_fields(stream, allow_span=True)
+        span = span_seconds(span_text) if span_text is not None else None
     _expect_end(stream, "tstats")
     if not aggregations:
         raise SplSyntaxError("tstats needs at least one statistics function", base)
-    return TstatsCommand(options, tuple(aggregations), data_model, where, by)
+    if span is not None and "_time" not in by:
+        raise SplSyntaxError("tstats span= needs _time among the by-fields", base)
+    return TstatsCommand(options, tuple(aggregations), data_model, where, by, span)
 
 
 def _aggregation(token: Token, stream: TokenStream) -> Aggregation:
-    function = token.text.lower()
-    if function not in TSTATS_FUNCTIONS:
-        raise CannotEvaluate(f"the statistics function {token.text} is outside the evaluator's subset", token.offset)
+    function = check_function(token.text, token.offset)
     argument = None
     if stream.peek().kind is Kind.LPAREN and not stream.peek().spaced:
         stream.next()
@@ -332,19 +371,116 @@ def _aggregation(token: Token, stream: TokenStream) -> Aggregation:
     return Aggregation(function, argument, alias)
 
 
-def _by_fields(stream: TokenStream) -> tuple[str, ...]:
+def _by_fields(stream: TokenStream, allow_span: bool = False) -> tuple[tuple[str, ...], str | None]:
+    """The fields after ``by`` (to the end), and ``span=`` where *allow_span*."""
     names: list[str] = []
+    span = None
     while not stream.at_end():
         token = stream.next()
         if token.kind is Kind.COMMA:
             continue
         if token.kind is Kind.WORD and stream.peek().text == "=":
-            raise CannotEvaluate(f"tstats by-clause option {token.text}= is outside the evaluator's subset",
-                                 token.offset)
+            stream.next()
+            if not (allow_span and token.text.lower() == "span"):
+                raise CannotEvaluate(f"the by-clause option {token.text}= is outside the evaluator's subset",
+                                     token.offset)
+            span = unescape(stream.next().text)
+            continue
         names.append(field_name(token))
     if not names:
-        raise SplSyntaxError("tstats 'by' needs at least one field", stream.peek().offset)
-    return tuple(names)
+        raise SplSyntaxError("'by' needs at least one field", stream.peek().offset)
+    return tuple(names), span
+
+
+def _aggregations_and_by(stream: TokenStream, command: str) -> tuple[list[Aggregation], tuple[str, ...]]:
+    aggregations: list[Aggregation] = []
+    by: tuple[str, ...] = ()
+    while not stream.at_end():
+        token = stream.next()
+        if token.kind is Kind.COMMA:
+            continue
+        if token.is_word_ci("by"):
+            by, _ = _by_fields(stream)
+            break
+        if token.kind is not Kind.WORD:
+            raise SplSyntaxError(f"unexpected {token.describe()} in {command}", token.offset)
+        aggregations.append(_aggregation(token, stream))
+    if not aggregations:
+        raise SplSyntaxError(f"{command} needs at least one statistics function", stream.peek().offset)
+    return aggregations, by
+
+
+def _stats(arguments: str, base: int) -> Command:
+    stream = TokenStream(tokenize(arguments, base))
+    aggregations, by = _aggregations_and_by(stream, "stats")
+    return StatsCommand(tuple(aggregations), by)
+
+
+STREAMSTATS_DEFAULTS: Final = {"current": "t", "global": "t", "window": "0"}
+
+
+def _streamstats(arguments: str, base: int) -> Command:
+    stream = TokenStream(tokenize(arguments, base))
+    time_window = None
+    while stream.peek().kind is Kind.WORD and stream.peek(1).text == "=":
+        option = stream.next()
+        stream.next()
+        value = unescape(stream.next().text)
+        name = option.text.lower()
+        if name == "time_window":
+            time_window = span_seconds(value)
+        elif STREAMSTATS_DEFAULTS.get(name) not in (value.lower(), value.lower()[:1]):
+            raise CannotEvaluate(f"the streamstats option {option.text}={value} is outside the evaluator's subset",
+                                 option.offset)
+    aggregations, by = _aggregations_and_by(stream, "streamstats")
+    return StreamstatsCommand(time_window, tuple(aggregations), by)
+
+
+def _sort(arguments: str, base: int) -> Command:
+    stream = TokenStream(tokenize(arguments, base))
+    limit = 10000  # the sort command's default limit
+    if stream.peek().kind is Kind.WORD and stream.peek().text.isdigit():
+        limit = int(stream.next().text)
+    keys: list[tuple[str, bool]] = []
+    descending = False
+    while not stream.at_end():
+        token = stream.next()
+        if token.kind is Kind.COMMA:
+            continue
+        if token.is_word("-", "+"):
+            descending = token.text == "-"
+            continue
+        if token.kind is Kind.LPAREN or (token.kind is Kind.WORD and stream.peek().kind is Kind.LPAREN):
+            raise CannotEvaluate("sort functions (num(), str(), ip(), auto()) are outside the evaluator's subset",
+                                 token.offset)
+        name = field_name(token)
+        if name[:1] in "+-" and len(name) > 1:
+            descending, name = name[0] == "-", name[1:]
+        keys.append((name, descending))
+        descending = False
+    if not keys:
+        raise SplSyntaxError("sort needs at least one field", base)
+    return SortCommand(limit, tuple(keys))
+
+
+def _mvexpand(arguments: str, base: int) -> Command:
+    stream = TokenStream(tokenize(arguments, base))
+    name = field_name(stream.next())
+    _expect_end(stream, "mvexpand")
+    return MvexpandCommand(name)
+
+
+def _multisearch(arguments: str, base: int) -> Command:
+    groups = subsearches(arguments, base)
+    if len(groups) < 2:
+        raise SplSyntaxError("multisearch needs at least two [subsearches]", base)
+    searches = []
+    for text, offset in groups:
+        query = _parse_pipeline(text, offset)
+        if not query.commands or not all(isinstance(c, _STREAMING) for c in query.commands):
+            raise SplSyntaxError("multisearch subsearches may hold only streaming commands", offset)
+        searches.append(query)
+    return MultisearchCommand(tuple(searches))
 
 
 def _expect_end(stream: TokenStream, command: str) -> None:
@@ -364,5 +500,12 @@ PARSERS: Final[dict[str, Callable[[str, int], Command]]] = {
     "table": _table,
     "convert": _convert,
     "tstats": _tstats,
+    "stats": _stats,
+    "streamstats": _streamstats,
+    "sort": _sort,
+    "mvexpand": _mvexpand,
+    "multisearch": _multisearch,
 }
-GENERATING: Final = frozenset({"tstats"})
+GENERATING: Final = frozenset({"tstats", "multisearch"})
+_STREAMING: Final = (SearchCommand, WhereCommand, EvalCommand, RegexCommand, RexCommand, RenameCommand,
+                     FieldsCommand, ConvertCommand, MvexpandCommand)

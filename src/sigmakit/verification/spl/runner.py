@@ -24,16 +24,20 @@ from enum import Enum
 from typing import Any, Callable, Mapping, Sequence
 
 from sigmakit.verification.spl.commands import (
-    Aggregation,
     Command,
     ConvertCommand,
     EvalCommand,
     FieldsCommand,
+    MultisearchCommand,
+    MvexpandCommand,
     Query,
     RegexCommand,
     RenameCommand,
     RexCommand,
     SearchCommand,
+    SortCommand,
+    StatsCommand,
+    StreamstatsCommand,
     TableCommand,
     TstatsCommand,
     WhereCommand,
@@ -44,7 +48,8 @@ from sigmakit.verification.spl.expressions import as_text, compile_condition, co
 from sigmakit.verification.spl.macros import Macro
 from sigmakit.verification.spl.predicates import compile_search
 from sigmakit.verification.spl.search_syntax import And, Comparison, Membership, Not, Or, RawTerm, SearchNode
-from sigmakit.verification.spl.values import field_values, parse_number, wildcard_test
+from sigmakit.verification.spl.statistics import Aggregation, aggregate
+from sigmakit.verification.spl.values import field_values, parse_number, text_of, wildcard_test
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +114,14 @@ class CompiledSearch:
         self.query = query
         commands = list(query.commands)
         self._generator: TstatsCommand | None = None
+        self._branches: list[CompiledSearch] = []
         self._first_test: Callable[[Any], bool] | None = None
         if commands and isinstance(commands[0], TstatsCommand):
             self._generator = commands.pop(0)
             self._tstats_where = compile_search(self._generator.where) if self._generator.where else None
             self._check_tstats_fields(self._generator)
+        elif commands and isinstance(commands[0], MultisearchCommand):
+            self._branches = [CompiledSearch(q) for q in commands.pop(0).searches]
         elif commands and isinstance(commands[0], SearchCommand):
             self._first_test = compile_search(commands.pop(0).expression)
         self._steps = [_compile_step(c) for c in commands]
@@ -122,9 +130,7 @@ class CompiledSearch:
         """Run the search over *records* (the verdicts are per record index)."""
         undecided: dict[int, str] = {}
         try:
-            rows = self._initial_rows(records, data_model, undecided)
-            for step in self._steps:
-                rows = self._apply(step, rows, undecided)
+            rows = self.rows(records, data_model, undecided)
         except CannotEvaluate as error:
             return Evaluation(Status.CANNOT_EVALUATE, len(records), reason=str(error))
         except SplSyntaxError as error:
@@ -139,9 +145,18 @@ class CompiledSearch:
             results=tuple(row.fields for row in rows),
         )
 
+    def rows(self, records: Sequence[Record], data_model: str | None, undecided: dict[int, str]) -> list[Row]:
+        """The result rows of the search over *records* (records it cannot judge go to *undecided*)."""
+        rows = self._initial_rows(records, data_model, undecided)
+        for step in self._steps:
+            rows = step(rows, undecided)
+        return rows
+
     def _initial_rows(self, records: Sequence[Record], data_model: str | None, undecided: dict[int, str]) -> list[Row]:
         if self._generator is not None:
             return self._tstats(records, data_model, undecided)
+        if self._branches:
+            return [row for branch in self._branches for row in branch.rows(records, data_model, undecided)]
         test = self._first_test
         if test is None:
             return [Row(record, (index,)) for index, record in enumerate(records)]
@@ -157,19 +172,6 @@ class CompiledSearch:
             except UndecidedRecord as error:
                 undecided.setdefault(index, error.reason)
         return rows
-
-    @staticmethod
-    def _apply(step: Step, rows: list[Row], undecided: dict[int, str]) -> list[Row]:
-        kept: list[Row] = []
-        for row in rows:
-            try:
-                result = step(row)
-                if result is not None:
-                    kept.append(result)
-            except UndecidedRecord as error:
-                for index in row.sources:
-                    undecided.setdefault(index, error.reason)
-        return kept
 
     # tstats ---------------------------------------------------------------------------
 
@@ -200,13 +202,13 @@ class CompiledSearch:
             except UndecidedRecord as error:
                 undecided.setdefault(index, error.reason)
                 continue
-            for key in _group_keys(record, command.by, fill):
+            for key in _group_keys(record, command.by, fill, command.span):
                 groups.setdefault(key, []).append(index)
         rows = []
         for key, members in groups.items():
             fields: dict[str, Any] = dict(zip(command.by, key))
             for aggregation in command.aggregations:
-                value = _aggregate(aggregation, [records[i] for i in members])
+                value = aggregate(aggregation, [records[i] for i in members])
                 if value is not None:
                     fields[aggregation.alias] = value
             rows.append(Row(fields, tuple(members)))
@@ -230,11 +232,20 @@ def _search_fields(node: SearchNode | None) -> list[str]:
     raise TypeError(node)
 
 
-def _group_keys(record: Record, by: tuple[str, ...], fill: str | None) -> list[tuple[Any, ...]]:
-    """The by-field combinations a record falls into (one per value of multivalue fields)."""
-    choices: list[tuple[str, ...]] = []
+def _group_keys(record: Record, by: tuple[str, ...], fill: str | None, span: int | None = None
+                ) -> list[tuple[Any, ...]]:
+    """The by-field combinations a record falls into (one per value of multivalue fields).
+
+    With *span*, ``_time`` is rounded down to a multiple of that many seconds.
+    """
+    choices: list[tuple[Any, ...]] = []
     for name in by:
-        values = field_values(record, name)
+        values: tuple[Any, ...] | None = field_values(record, name)
+        if values is not None and name == "_time" and span is not None:
+            times = [parse_number(v) for v in values]
+            if any(t is None for t in times):
+                raise UndecidedRecord(f"_time {values!r} is not a number of seconds")
+            values = tuple(int(t // span * span) for t in times if t is not None)
         if values is None:
             if fill is None:
                 return []
@@ -243,30 +254,41 @@ def _group_keys(record: Record, by: tuple[str, ...], fill: str | None) -> list[t
     return list(itertools.product(*choices))
 
 
-def _aggregate(aggregation: Aggregation, records: list[Record]) -> Any:
-    if aggregation.function == "count" and aggregation.field is None:
-        return len(records)
-    assert aggregation.field is not None
-    values = [v for record in records for v in (field_values(record, aggregation.field) or ())]
-    if aggregation.function == "count":
-        return len(values)
-    if aggregation.function == "dc":
-        return len(set(values))
-    if aggregation.function == "values":
-        return sorted(set(values)) or None
-    if not values:
-        return None
-    numbers = [parse_number(v) for v in values]
-    if all(n is not None for n in numbers):
-        chosen = min(numbers) if aggregation.function == "min" else max(numbers)  # type: ignore[type-var]
-        return int(chosen) if chosen is not None and chosen.is_integer() else chosen
-    return min(values) if aggregation.function == "min" else max(values)
-
-
 # Streaming commands ---------------------------------------------------------------------
 
 
-def _compile_step(command: Command) -> Step:
+TableStep = Callable[[list[Row], dict[int, str]], list[Row]]
+
+
+def _compile_step(command: Command) -> TableStep:
+    """A function from the rows before *command* to the rows after it."""
+    if isinstance(command, SortCommand):
+        return _sort_step(command)
+    if isinstance(command, StatsCommand):
+        return _stats_step(command)
+    if isinstance(command, StreamstatsCommand):
+        return _streamstats_step(command)
+    if isinstance(command, MvexpandCommand):
+        return _mvexpand_step(command)
+    return _per_row(_compile_row_step(command))
+
+
+def _per_row(step: Step) -> TableStep:
+    def apply(rows: list[Row], undecided: dict[int, str]) -> list[Row]:
+        kept: list[Row] = []
+        for row in rows:
+            try:
+                result = step(row)
+                if result is not None:
+                    kept.append(result)
+            except UndecidedRecord as error:
+                for index in row.sources:
+                    undecided.setdefault(index, error.reason)
+        return kept
+    return apply
+
+
+def _compile_row_step(command: Command) -> Step:
     if isinstance(command, SearchCommand):
         return _filter(compile_search(command.expression))
     if isinstance(command, WhereCommand):
@@ -283,8 +305,8 @@ def _compile_step(command: Command) -> Step:
         return _projection_step(command)
     if isinstance(command, ConvertCommand):
         return _convert_step(command)
-    if isinstance(command, TstatsCommand):
-        raise SplSyntaxError("tstats must be the first command of a search")
+    if isinstance(command, (TstatsCommand, MultisearchCommand)):
+        raise SplSyntaxError(f"{type(command).__name__.removesuffix('Command').lower()} must be the first command")
     raise CannotEvaluate(f"{type(command).__name__} is outside the evaluator's subset")
 
 
@@ -422,3 +444,127 @@ def evaluate_spl(
     except SplError as error:
         return Evaluation(Status.INVALID, len(records), reason=str(error))
     return compiled.run(records, data_model)
+
+
+# Commands over the whole result set -----------------------------------------------------
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Numbers before text, numbers by value (Splunk's automatic sort order)."""
+    if value is None:
+        return (2, "")
+    text = text_of(value[0] if isinstance(value, (list, tuple)) and value else value)
+    number = parse_number(text)
+    return (0, number) if number is not None else (1, text)
+
+
+def _sort_step(command: SortCommand) -> TableStep:
+    def apply(rows: list[Row], undecided: dict[int, str]) -> list[Row]:
+        ordered = list(rows)
+        for name, descending in reversed(command.keys):
+            ordered.sort(key=lambda row: _sort_key(row.fields.get(name)), reverse=descending)
+        return ordered if command.limit == 0 else ordered[:command.limit]
+    return apply
+
+
+def _group_of(row: Row, by: tuple[str, ...]) -> tuple[str, ...] | None:
+    key = []
+    for name in by:
+        values = field_values(row.fields, name)
+        if values is None:
+            return None
+        if len(values) > 1:
+            raise UndecidedRecord(f"grouping by the multivalue field {name} is not modelled")
+        key.append(values[0])
+    return tuple(key)
+
+
+def _stats_step(command: StatsCommand) -> TableStep:
+    """``stats``: one row per group; results without a by-field value are left out."""
+    def apply(rows: list[Row], undecided: dict[int, str]) -> list[Row]:
+        groups: dict[tuple[str, ...], list[Row]] = {}
+        for row in rows:
+            try:
+                key = _group_of(row, command.by)
+            except UndecidedRecord as error:
+                for index in row.sources:
+                    undecided.setdefault(index, error.reason)
+                continue
+            if key is not None:
+                groups.setdefault(key, []).append(row)
+        if not command.by and not groups:
+            groups[()] = []  # stats without by-fields returns one row even for no results
+        out = []
+        for key, members in groups.items():
+            fields: dict[str, Any] = dict(zip(command.by, key))
+            for aggregation in command.aggregations:
+                value = aggregate(aggregation, [m.fields for m in members])
+                if value is not None:
+                    fields[aggregation.alias] = value
+            out.append(Row(fields, tuple(i for m in members for i in m.sources)))
+        return out
+    return apply
+
+
+def _streamstats_step(command: StreamstatsCommand) -> TableStep:
+    """``streamstats``: each row gets statistics over the rows before it (and itself).
+
+    With ``time_window``, only rows of the same group within that many seconds before the
+    row count. A row exactly ``time_window`` seconds older is undecided: Splunk does not
+    document which side of the boundary it falls on.
+    """
+    def apply(rows: list[Row], undecided: dict[int, str]) -> list[Row]:
+        seen: dict[tuple[str, ...], list[tuple[float | None, Row]]] = {}
+        out: list[Row] = []
+        for row in rows:
+            try:
+                out.append(_streamstats_row(command, row, seen))
+            except UndecidedRecord as error:
+                for index in row.sources:
+                    undecided.setdefault(index, error.reason)
+        return out
+    return apply
+
+
+def _streamstats_row(command: StreamstatsCommand, row: Row,
+                     seen: dict[tuple[str, ...], list[tuple[float | None, Row]]]) -> Row:
+    key = _group_of(row, command.by)
+    if key is None:
+        raise UndecidedRecord(f"streamstats by {', '.join(command.by)} on a result without one of them")
+    time = None
+    if command.time_window is not None:
+        values = field_values(row.fields, "_time")
+        time = parse_number(values[0]) if values else None
+        if time is None:
+            raise UndecidedRecord("streamstats time_window on a result without a numeric _time")
+    history = seen.setdefault(key, [])
+    history.append((time, row))
+    window = [r for t, r in history]
+    if command.time_window is not None and time is not None:
+        start = time - command.time_window
+        if any(t == start for t, _ in history):
+            raise UndecidedRecord("a result exactly time_window before this one: the boundary is not documented")
+        window = [r for t, r in history if t is not None and start < t <= time]
+    fields = dict(row.fields)
+    for aggregation in command.aggregations:
+        value = aggregate(aggregation, [r.fields for r in window])
+        if value is None:
+            fields.pop(aggregation.alias, None)
+        else:
+            fields[aggregation.alias] = value
+    return Row(fields, row.sources)
+
+
+def _mvexpand_step(command: MvexpandCommand) -> TableStep:
+    def apply(rows: list[Row], undecided: dict[int, str]) -> list[Row]:
+        out = []
+        for row in rows:
+            values = field_values(row.fields, command.field)
+            if values is None:
+                for index in row.sources:
+                    undecided.setdefault(index, f"mvexpand {command.field} on a result without it")
+                continue
+            for value in dict.fromkeys(values):
+                out.append(Row({**row.fields, command.field: value}, row.sources))
+        return out
+    return apply

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from sigmakit.verification.spl.errors import CannotEvaluate, SplSyntaxError
+from sigmakit.verification.spl.errors import SplSyntaxError
 
 _ESCAPED: Final = frozenset('\\"|')
 
@@ -72,13 +72,11 @@ class Segment:
 
 
 def split_pipeline(text: str) -> list[Segment]:
-    """Split a search at its top-level pipes (not inside quotes, not escaped).
-
-    A ``[`` outside quotes opens a subsearch, which the evaluator does not run.
-    """
+    """Split a search at its top-level pipes (not inside quotes or brackets, not escaped)."""
     segments: list[Segment] = []
     start = 0
     index = 0
+    depth = 0
     while index < len(text):
         char = text[index]
         if char == '"':
@@ -88,10 +86,42 @@ def split_pipeline(text: str) -> list[Segment]:
             index += 2
             continue
         if char == "[":
-            raise CannotEvaluate("subsearches ([...]) are outside the evaluator's subset", index)
-        if char == "|":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth < 0:
+                raise SplSyntaxError("']' without '['", index)
+        elif char == "|" and depth == 0:
             segments.append(Segment.of(text[start:index], start))
             start = index + 1
         index += 1
+    if depth:
+        raise SplSyntaxError("'[' without ']'", len(text))
     segments.append(Segment.of(text[start:], start))
     return segments
+
+
+def subsearches(text: str, base: int = 0) -> list[tuple[str, int]]:
+    """The ``[...]`` groups of *text* (outside quotes): their inner text and its offset."""
+    groups: list[tuple[str, int]] = []
+    index = 0
+    depth = 0
+    start = 0
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            index = skip_quoted(text, index)
+            continue
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            if depth == 0:
+                start = index + 1
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                groups.append((text[start:index], base + start))
+        index += 1
+    return groups
