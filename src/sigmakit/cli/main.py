@@ -10,7 +10,6 @@ from sigmakit.cli.build import build
 from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
 from sigmakit.cli.listing import list_command
-from sigmakit.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,7 +24,6 @@ cli.add_command(check)
 cli.add_command(convert)
 cli.add_command(build)
 cli.add_command(list_command)
-cli.add_command(verify)
 
 
 def main() -> None:
