@@ -233,3 +233,7 @@ def test_eval_result_fields_of_the_es_searches() -> None:
 def test_replace_with_group_references() -> None:
     spl = r'* | eval y=replace(x, "(\w+)@(\w+)", "\2/\1") | search y="b/a c"'
     assert verdicts(spl, {"x": "a@b c"}) == [M]
+
+
+def test_rename_onto_an_existing_field_replaces_it() -> None:
+    assert verdicts("* | rename a AS b | search b=1 NOT a=*", {"a": "1", "b": "2"}, {"b": "1"}) == [M, M]

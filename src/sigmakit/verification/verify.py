@@ -28,7 +28,9 @@ from sigmakit.matching.regex import RegexTimeout
 from sigmakit.output.app import AppBuild, plan_app
 from sigmakit.pipelines import TARGETS, data_source
 from sigmakit.rules import LoadedRule, RuleSet
-from sigmakit.verification.spl import MacroSet, SplError, Verdict, compile_spl
+from sigmakit.verification.spl import CompiledSearch, MacroSet, SplError, Verdict, compile_spl
+from sigmakit.verification.spl.commands import RenameCommand, StatsCommand
+from sigmakit.verification.spl.runner import renamed
 from sigmakit.verification.spl import CannotEvaluate as SplCannotEvaluate
 from sigmakit.verification.spl import Status as EvaluationStatus
 
@@ -73,6 +75,19 @@ class Disagreement:
         }
 
 
+@dataclass(frozen=True)
+class GroupDisagreement:
+    """A correlation group (its group-by values) that fires on one side only."""
+
+    group: tuple[str, ...]
+    matcher: bool
+    evaluator: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group": list(self.group), "matcher": "fires" if self.matcher else "silent",
+                "evaluator": "fires" if self.evaluator else "silent"}
+
+
 @dataclass
 class PairResult:
     """What verify found for one rule and one target."""
@@ -89,6 +104,7 @@ class PairResult:
     evaluator_matches: int = 0
     undecided: dict[str, str] = field(default_factory=dict)  # event location -> reason
     disagreements: list[Disagreement] = field(default_factory=list)
+    group_disagreements: list[GroupDisagreement] = field(default_factory=list)
     reason: str | None = None
 
     @property
@@ -107,6 +123,7 @@ class PairResult:
             "evaluator_matches": self.evaluator_matches,
             "undecided": [{"event": location, "reason": reason} for location, reason in self.undecided.items()],
             "disagreements": [d.to_json() for d in self.disagreements],
+            "group_disagreements": [d.to_json() for d in self.group_disagreements],
             "reason": self.reason,
             "search": self.search,
         }
@@ -137,7 +154,7 @@ class VerifyReport:
             "matcher_matches": sum(p.matcher_matches for p in verified),
             "evaluator_matches": sum(p.evaluator_matches for p in verified),
             "disagreeing_pairs": counts[PairStatus.DISAGREE],
-            "disagreements": sum(len(p.disagreements) for p in verified),
+            "disagreements": sum(len(p.disagreements) + len(p.group_disagreements) for p in verified),
             "cannot_evaluate": counts[PairStatus.CANNOT_EVALUATE],
             "undecided_pairs": counts[PairStatus.UNDECIDED],
             "undecided_events": sum(len(p.undecided) for p in verified),
@@ -231,13 +248,17 @@ def verify(
         failures = {_rule_key(error): error for error in matcher.errors}
         views = [EventView(fields) for fields in records.fields]
         target_searches = [s for s in build.searches if s.result.target == target]
+        fired = _matcher_correlation_groups(matcher, records) if any(
+            s.rule.is_correlation for s in target_searches) else {}
         for number, search in enumerate(target_searches, start=1):
             if progress is not None and number % 100 == 0:
                 progress(f"{target}: {number}/{len(target_searches)} searches")
             rule = compiled.get(id(search.rule))
             pair = PairResult(search.rule, search.rule.id, search.rule.title, search.rule.path, target,
                               PairStatus.AGREE, search.query, len(records.events))
-            if rule is None:
+            if search.rule.is_correlation:
+                _judge_correlation(pair, fired.get((search.rule.id, search.rule.title)), records, all_macros)
+            elif rule is None:
                 error = failures.get((str(search.rule.path), search.rule.id))
                 pair.status, pair.reason = PairStatus.NOT_MATCHED, str(error) if error else "not compiled by the matcher"
             else:
@@ -289,6 +310,74 @@ def _judge(pair: PairResult, rule: CompiledRule, records: TargetRecords, views: 
         pair.status = PairStatus.DISAGREE
     elif pair.undecided:
         pair.status = PairStatus.UNDECIDED
+
+
+def _matcher_correlation_groups(matcher: Matcher, records: TargetRecords
+                                ) -> dict[tuple[str | None, str], set[tuple[str, ...]]]:
+    """Per reporting correlation (id, title): the groups the matcher finds it firing for."""
+    session = matcher.session()
+    events = list(records.events)
+    for start in range(0, len(events), 256):
+        session.feed_batch(events[start:start + 256])
+    groups: dict[tuple[str | None, str], set[tuple[str, ...]]] = {
+        (c.rule_id, c.title): set() for c in matcher.correlations if c.reports
+    }
+    for hit in session.finish():
+        groups.setdefault((hit.rule_id, hit.rule_title), set()).add(
+            tuple(_folded_text(v) for v in hit.group.values()))
+    return groups
+
+
+def _folded_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(sorted(_folded_text(v) for v in value))
+    return str(value).casefold()
+
+
+def _judge_correlation(pair: PairResult, matcher_groups: set[tuple[str, ...]] | None, records: TargetRecords,
+                       macros: MacroSet) -> None:
+    """A correlation agrees when both sides fire for the same groups (group-by values)."""
+    assert pair.search is not None
+    if matcher_groups is None:
+        pair.status = PairStatus.CANNOT_EVALUATE
+        pair.reason = "the matcher reports no hits for this correlation (not compiled, or generate: false above it)"
+        return
+    try:
+        search = compile_spl(pair.search, macros)
+    except SplCannotEvaluate as error:
+        pair.status, pair.reason = PairStatus.CANNOT_EVALUATE, str(error)
+        return
+    except SplError as error:
+        pair.status, pair.reason = PairStatus.INVALID, str(error)
+        return
+    evaluation = search.run(records.fields, records.data_model)
+    if evaluation.status is not EvaluationStatus.EVALUATED:
+        pair.status = (PairStatus.CANNOT_EVALUATE if evaluation.status is EvaluationStatus.CANNOT_EVALUATE
+                       else PairStatus.INVALID)
+        pair.reason = evaluation.reason
+        return
+    names = result_group_fields(search)
+    spl_groups = {tuple(_folded_text(row.get(name, "")) for name in names) for row in evaluation.results}
+    pair.matcher_matches, pair.evaluator_matches = len(matcher_groups), len(spl_groups)
+    for group in sorted(matcher_groups ^ spl_groups):
+        pair.group_disagreements.append(GroupDisagreement(group, group in matcher_groups, group in spl_groups))
+    for index, reason in evaluation.undecided.items():
+        pair.undecided[location_of(records.events[index])] = f"evaluator: {reason}"
+    if pair.group_disagreements:
+        pair.status = PairStatus.DISAGREE
+    elif pair.undecided:
+        pair.status = PairStatus.UNDECIDED
+
+
+def result_group_fields(search: CompiledSearch) -> tuple[str, ...]:
+    """The group-by fields of a search's last ``stats``, as later renames call them."""
+    names: tuple[str, ...] = ()
+    for command in search.query.commands:
+        if isinstance(command, StatsCommand):
+            names = command.by
+        elif isinstance(command, RenameCommand):
+            names = tuple(renamed(name, command) for name in names)
+    return names
 
 
 def _matcher_verdicts(rule: CompiledRule, views: list[EventView]) -> tuple[set[int], dict[int, str]]:

@@ -367,17 +367,22 @@ def _rex_step(command: RexCommand) -> Step:
     return step
 
 
+def renamed(name: str, command: RenameCommand) -> str:
+    """What *name* is called after *command* (itself when no pair applies)."""
+    for source, target in command.pairs:
+        if "*" in source and wildcard_test(source, case_sensitive=True)(name):
+            name = _wildcard_target(source, target, name)
+        elif name == source:
+            name = target
+    return name
+
+
 def _rename_step(command: RenameCommand) -> Step:
     def rename(fields: Mapping[str, Any]) -> dict[str, Any]:
-        result = dict(fields)
-        for source, target in command.pairs:
-            if "*" in source:
-                prefix_test = wildcard_test(source, case_sensitive=True)
-                for name in [n for n in list(result) if prefix_test(n)]:
-                    result[_wildcard_target(source, target, name)] = result.pop(name)
-            elif source in result:
-                result[target] = result.pop(source)
-        return result
+        names = {name: renamed(name, command) for name in fields}
+        replaced = {new for name, new in names.items() if new != name}  # an existing field of that name goes
+        return {names[name]: value for name, value in fields.items()
+                if names[name] != name or name not in replaced}
 
     return lambda row: Row(rename(row.fields), row.sources)
 
