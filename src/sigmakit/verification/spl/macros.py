@@ -83,10 +83,11 @@ class MacroSet(Mapping[tuple[str, int], Macro]):
         except configparser.Error as error:
             raise MacroFileError(f"not a valid .conf file: {error}", location=Location.of(source)) from None
         macros: dict[tuple[str, int], Macro] = {}
+        lines = _stanza_lines(text)
         for stanza in parser.sections():
             if stanza == "default":
                 continue
-            macro = _macro(stanza, dict(parser.items(stanza)), text, source)
+            macro = _macro(stanza, dict(parser.items(stanza)), lines, source)
             macros[macro.key] = macro
         return cls(macros, source)
 
@@ -99,8 +100,8 @@ class MacroSet(Mapping[tuple[str, int], Macro]):
         return cls.from_text(text, str(path))
 
 
-def _macro(stanza: str, keys: dict[str, str], text: str, source: str) -> Macro:
-    where = Location.of(source, _stanza_line(text, stanza))
+def _macro(stanza: str, keys: dict[str, str], lines: "_StanzaLines", source: str) -> Macro:
+    where = Location.of(source, lines.line_of(stanza))
     found = _STANZA.match(stanza)
     if found is None:
         raise MacroFileError(f"[{stanza}] is not a macro name (name or name(N))", location=where)
@@ -117,39 +118,55 @@ def _macro(stanza: str, keys: dict[str, str], text: str, source: str) -> Macro:
         raise MacroFileError(f"[{stanza}] has no definition", location=where)
     # The parser keeps the continuation backslash of a multi-line value; Splunk drops it
     # and keeps the line break.
-    definition = _uncut(keys["definition"], stanza, text).replace("\\\n", "\n")
+    definition = _uncut(keys["definition"], lines.definition_of(stanza)).replace("\\\n", "\n")
     is_eval = keys.get("iseval", "0").strip().lower() in ("1", "true", "t", "yes")
     return Macro(found.group("name"), arguments, definition, is_eval)
 
 
-def _uncut(value: str, stanza: str, text: str) -> str:
+def _uncut(value: str, written: str | None) -> str:
     """*value* as Splunk reads it, where the parser library read `` ;`` as a comment.
 
     Splunk's .conf files have no inline comments, but the library cuts the first line of a
     value at a semicolon that follows whitespace (``-EnableExit ;``). The first line is
-    then taken from the file itself.
+    then taken from the file itself (*written*, the text after ``definition =``).
     """
     first, newline, rest = value.partition("\n")
-    lines = text.splitlines()
-    start = _stanza_line(text, stanza)
-    for line in lines[start or 0:]:
-        if line.strip().startswith("["):
-            break
-        key, equals, written = line.partition("=")
-        if equals and key.strip() == "definition":
-            written = written.strip()
-            if written != first and written.startswith(first) and written[len(first):].lstrip().startswith(";"):
-                return written + newline + rest
-            break
+    if written is None:
+        return value
+    written = written.strip()
+    if written != first and written.startswith(first) and written[len(first):].lstrip().startswith(";"):
+        return written + newline + rest
     return value
 
 
-def _stanza_line(text: str, stanza: str) -> int | None:
-    header = f"[{stanza}]"
+@dataclass
+class _StanzaLines:
+    """Where each stanza starts in the file, and the text of its ``definition`` line."""
+
+    lines: dict[str, int]
+    definitions: dict[str, str]
+
+    def line_of(self, stanza: str) -> int | None:
+        return self.lines.get(stanza)
+
+    def definition_of(self, stanza: str) -> str | None:
+        return self.definitions.get(stanza)
+
+
+def _stanza_lines(text: str) -> _StanzaLines:
+    lines: dict[str, int] = {}
+    definitions: dict[str, str] = {}
+    current = None
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip() == header:
-            return number
-    return None
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1]
+            lines.setdefault(current, number)
+            continue
+        key, equals, value = line.partition("=")
+        if current is not None and equals and key.strip() == "definition":
+            definitions.setdefault(current, value)
+    return _StanzaLines(lines, definitions)
 
 
 def expand_macros(text: str, macros: Mapping[tuple[str, int], Macro], depth: int = 0) -> str:

@@ -49,6 +49,8 @@ RecordTest = Callable[[Any], bool]
 
 def compile_search(node: SearchNode) -> RecordTest:
     """A record test equivalent to the search expression *node*."""
+    if isinstance(node, RawTerm) and node.value.text and node.value.text.strip("*") == "":
+        return _match_all  # `search *`, the body of every filter macro
     builder = _Builder(_field_uses(node))
     body = builder.expression(node)
     lines = ["def search_test(record):"]
@@ -63,10 +65,22 @@ def compile_search(node: SearchNode) -> RecordTest:
 _UNSET = object()
 
 
+def _match_all(record: Any) -> bool:
+    return True
+
+
 def _field_uses(node: SearchNode) -> Counter[tuple[str, bool]]:
     """How often each (field, case-sensitive) pair is read by the generated equality tests."""
     uses: Counter[tuple[str, bool]] = Counter()
-    if isinstance(node, (And, Or)):
+    if isinstance(node, Or):
+        grouped = {(o.field, o.value.case_sensitive) for o in node.operands
+                   if isinstance(o, Comparison) and o.op == "="}
+        grouped |= {(o.field, v.case_sensitive) for o in node.operands if isinstance(o, Membership) for v in o.values}
+        uses.update(grouped)
+        for operand in node.operands:
+            if not (isinstance(operand, Membership) or (isinstance(operand, Comparison) and operand.op == "=")):
+                uses.update(_field_uses(operand))
+    elif isinstance(node, And):
         for operand in node.operands:
             uses.update(_field_uses(operand))
     elif isinstance(node, Not):
@@ -74,8 +88,7 @@ def _field_uses(node: SearchNode) -> Counter[tuple[str, bool]]:
     elif isinstance(node, Comparison) and node.op == "=":
         uses[(node.field, node.value.case_sensitive)] += 1
     elif isinstance(node, Membership):
-        for value in node.values:
-            uses[(node.field, value.case_sensitive)] += 1
+        uses.update({(node.field, value.case_sensitive) for value in node.values})
     return uses
 
 
@@ -123,21 +136,35 @@ class _Builder:
         if isinstance(node, And):
             return "(" + " and ".join(self.expression(n) for n in node.operands) + ")"
         if isinstance(node, Or):
-            return "(" + " or ".join(self.expression(n) for n in node.operands) + ")"
+            return "(" + " or ".join(self.alternatives(node.operands)) + ")"
         if isinstance(node, Not):
             return f"(not {self.expression(node.operand)})"
         if isinstance(node, Comparison):
             return self.comparison(node)
         if isinstance(node, Membership):
-            alternatives = [self.equality(node.field, value) for value in node.values]
-            return "(" + " or ".join(alternatives) + ")"
+            return "(" + " or ".join(self.alternatives((node,))) + ")"
         if isinstance(node, RawTerm):
             return f"{self.constant(_raw_term(node.value))}(record)"
         raise TypeError(f"not a search node: {node!r}")
 
+    def alternatives(self, operands: tuple[SearchNode, ...]) -> list[str]:
+        """OR-ed operands; equality tests on one field share one read of it (``a=x OR a=y``)."""
+        shared: dict[tuple[str, bool], list[Value]] = {}
+        others: list[SearchNode] = []
+        for operand in operands:
+            if isinstance(operand, Comparison) and operand.op == "=":
+                shared.setdefault((operand.field, operand.value.case_sensitive), []).append(operand.value)
+            elif isinstance(operand, Membership):
+                for value in operand.values:
+                    shared.setdefault((operand.field, value.case_sensitive), []).append(value)
+            else:
+                others.append(operand)
+        texts = [self.equality(name, values) for (name, _), values in shared.items()]
+        return texts + [self.expression(n) for n in others]
+
     def comparison(self, node: Comparison) -> str:
         if node.op == "=":
-            return self.equality(node.field, node.value)
+            return self.equality(node.field, [node.value])
         if node.op == "!=":
             helper = self.constant(_not_equal(node))
             return f"{helper}(record)"
@@ -160,21 +187,22 @@ class _Builder:
             slot = self.field_slots[(name, case_sensitive)] = self.name("f")
         return f"({slot} if {slot} is not _UNSET else ({slot} := {reader}(record.get({name!r}))))"
 
-    def equality(self, name: str, value: Value) -> str:
-        """``field=value``: a string test on the value, or on each value of a multivalue field."""
+    def equality(self, name: str, values: list[Value]) -> str:
+        """``field=v1 OR field=v2...`` (all of one case sensitivity): string tests on the value,
+        or on each value of a multivalue field."""
         current = self.name("v")
-        string_test, element_test = self.string_test(value, current)
+        tests = [self.string_test(value, current) for value in values]
+        test = tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
         return (
-            f"({string_test} if type({current} := {self.field_value(name, value.case_sensitive)}) is str"
-            f" else (type({current}) is tuple and any({element_test} for {current} in {current})))"
+            f"({test} if type({current} := {self.field_value(name, values[0].case_sensitive)}) is str"
+            f" else (type({current}) is tuple and any({test} for {current} in {current})))"
         )
 
-    def string_test(self, value: Value, variable: str) -> tuple[str, str]:
-        """Python text testing the string in *variable* (twice: for a value and an element)."""
+    def string_test(self, value: Value, variable: str) -> str:
+        """Python text testing the string in *variable* against *value*."""
         network = None if value.case_sensitive else cidr_network(value.text)
         if network is not None:
-            helper = self.constant(cidr_test(network))
-            return f"{helper}({variable})", f"{helper}({variable})"
+            return f"{self.constant(cidr_test(network))}({variable})"
         pattern = value.text if value.case_sensitive else value.text.lower()
         pieces = pattern.split("*")
         if len(pieces) == 1:
@@ -190,7 +218,7 @@ class _Builder:
         else:
             helper = self.constant(wildcard_test(pattern, case_sensitive=True))
             text = f"{helper}({variable})"
-        return text, text
+        return text
 
 
 def _not_equal(node: Comparison) -> RecordTest:
