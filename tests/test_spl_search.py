@@ -210,3 +210,11 @@ def test_malformed_spl_is_invalid(spl: str, message: str) -> None:
     result = outcome(spl, {"x": "1"})
     assert result.status is Status.INVALID
     assert result.reason == message
+
+
+def test_or_groups_mixing_fields_and_multivalues() -> None:
+    # Equalities on one field share one read of it; the result must not change.
+    spl = 'x=a OR y=b OR x="c*" OR NOT z=1 OR x IN (d, CASE(E))'
+    records = ({"x": ["q", "cat"], "z": "1"}, {"y": "B", "z": "1"}, {"z": "1"}, {}, {"x": "e", "z": "1"},
+               {"x": "E", "z": "1"}, {"x": "D", "z": "1"})
+    assert verdicts(spl, *records) == [M, M, N, M, N, M, M]
