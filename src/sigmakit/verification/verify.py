@@ -209,13 +209,6 @@ def built_macros(build: AppBuild, extra: MacroSet | None = None) -> MacroSet:
     return macros if extra is None else macros.merged(extra)
 
 
-def built_searches(build: AppBuild) -> dict[str, str]:
-    """Correlation search name -> its search, read back from the rendered savedsearches.conf."""
-    conf = build.files["default/savedsearches.conf"]
-    parsed = read_conf(conf.render(), conf.name)
-    return {name: settings["search"] for name, settings in parsed.items() if "search" in settings}
-
-
 Progress = Callable[[str], None]
 
 

@@ -48,7 +48,7 @@ from sigmakit.verification.spl.expressions import as_text, compile_condition, co
 from sigmakit.verification.spl.macros import Macro
 from sigmakit.verification.spl.predicates import compile_search
 from sigmakit.verification.spl.search_syntax import And, Comparison, Membership, Not, Or, RawTerm, SearchNode
-from sigmakit.verification.spl.statistics import Aggregation, aggregate
+from sigmakit.verification.spl.statistics import aggregate
 from sigmakit.verification.spl.values import field_values, parse_number, text_of, wildcard_test
 
 logger = logging.getLogger(__name__)
