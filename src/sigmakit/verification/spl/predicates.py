@@ -250,7 +250,7 @@ def _value_test(value: Value) -> StringTest:
 def _raw_term(value: Value) -> RecordTest:
     if value.text == "":
         raise CannotEvaluate('the empty search term "" is outside the evaluator\'s subset')
-    return raw_term_test(value.text, value.quoted, value.case_sensitive, value.term)
+    return raw_term_test(value.text, value.case_sensitive, value.term)
 
 
 def _ordering(node: Comparison) -> RecordTest:

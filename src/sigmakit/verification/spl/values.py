@@ -114,7 +114,7 @@ def parse_number(text: str) -> float | None:
     return float(stripped)
 
 
-def raw_term_test(text: str, quoted: bool, case_sensitive: bool, term: bool) -> Callable[[Any], bool]:
+def raw_term_test(text: str, case_sensitive: bool, term: bool) -> Callable[[Any], bool]:
     """A test of one record's ``_raw`` for a bare search term (see the module docstring)."""
     if text.strip("*") == "" and text:
         return lambda record: True
