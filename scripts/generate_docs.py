@@ -3,14 +3,16 @@
 
     python scripts/generate_docs.py
 
-writes docs/data-sources/<target>.md from the pipeline definitions. The test suite
-regenerates them in memory and fails when the committed pages differ.
+writes docs/data-sources/<target>.md from the pipeline definitions and
+docs/cim-records.md from the CIM derivation table. The test suite regenerates them in
+memory and fails when the committed pages differ.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from sigmakit.events.cim import cim_page
 from sigmakit.output import write_text_atomic
 from sigmakit.pipelines.describe import render_all_pages
 
@@ -21,6 +23,8 @@ def main() -> None:
     for name, text in render_all_pages().items():
         write_text_atomic(DOCS / "data-sources" / name, text)
         print(f"wrote docs/data-sources/{name}")
+    write_text_atomic(DOCS / "cim-records.md", cim_page())
+    print("wrote docs/cim-records.md")
 
 
 if __name__ == "__main__":

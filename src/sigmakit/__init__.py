@@ -5,6 +5,7 @@ process-creation data source, Splunk ES content around it, and local proof that 
 import logging
 
 from sigmakit.errors import (
+    EventError,
     Location,
     MetadataError,
     OutOfScopeError,
@@ -12,7 +13,9 @@ from sigmakit.errors import (
     PipelineError,
     RefusedError,
     RuleError,
+    RuleTestError,
     SigmakitError,
+    UnsupportedFeatureError,
     UsageError,
 )
 
@@ -21,6 +24,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __version__ = "0.1.0"
 
 __all__ = [
+    "EventError",
     "Location",
     "MetadataError",
     "OutOfScopeError",
@@ -28,7 +32,9 @@ __all__ = [
     "PipelineError",
     "RefusedError",
     "RuleError",
+    "RuleTestError",
     "SigmakitError",
+    "UnsupportedFeatureError",
     "UsageError",
     "__version__",
 ]

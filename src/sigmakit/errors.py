@@ -64,9 +64,36 @@ class MetadataError(RuleError):
     """A rule's Splunk ES metadata block is missing a key or holds a wrong value."""
 
 
+class RuleTestError(SigmakitError):
+    """A rule-test file that is missing, empty or not in the rule-test format."""
+
+
 class OutputError(SigmakitError):
     """sigmakit could not write what was asked (a .conf value it cannot represent, a file
     that does not read back as written, a folder it cannot replace)."""
+
+
+class UnsupportedFeatureError(RuleError):
+    """The rule uses a Sigma feature the local matcher cannot evaluate faithfully.
+
+    ``feature`` names the feature (a modifier, a value type, a correlation form) so a user
+    sees what to change; the rule is never silently treated as not matching.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        feature: str,
+        location: Location | None = None,
+        rule_id: str | None = None,
+    ) -> None:
+        super().__init__(message, location=location, rule_id=rule_id)
+        self.feature = feature
+
+
+class EventError(SigmakitError):
+    """An event that cannot be read (bad JSON, not an object) or evaluated (a regex timeout)."""
 
 
 class UsageError(SigmakitError):

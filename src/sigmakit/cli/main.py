@@ -10,6 +10,9 @@ from sigmakit.cli.build import build
 from sigmakit.cli.check import check
 from sigmakit.cli.convert import convert
 from sigmakit.cli.listing import list_command
+from sigmakit.cli.match import match
+from sigmakit.cli.rule_tests import test_command
+from sigmakit.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +27,9 @@ cli.add_command(check)
 cli.add_command(convert)
 cli.add_command(build)
 cli.add_command(list_command)
+cli.add_command(match)
+cli.add_command(test_command)
+cli.add_command(verify)
 
 
 def main() -> None:

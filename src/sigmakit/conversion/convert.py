@@ -11,21 +11,21 @@ run through that target's pipeline and sigmakit's Splunk backend, and classified
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
-from sigmakit.conversion.backend import SigmakitSplunkBackend
+from sigmakit.conversion.backend import RuleSearch, SigmakitSplunkBackend
+from sigmakit.conversion.correlation import correlation_search
 from sigmakit.conversion.es_search import es_backend, macro_definitions_of
-from sigmakit.errors import OutOfScopeError, PipelineError, RefusedError, RuleError
+from sigmakit.errors import OutOfScopeError, PipelineError, RefusedError, RuleError, SigmakitError
 from sigmakit.pipelines import TARGETS, check_target, load_pipeline, warnings_of
+from sigmakit.rules.conditions import merge_conditions
 from sigmakit.rules.loader import LoadedRule, RuleSet
 
 logger = logging.getLogger(__name__)
@@ -65,14 +65,26 @@ class ConversionResult:
         }
 
 
-def merge_conditions(rule: SigmaRule) -> None:
-    """Join a list of conditions into one (Sigma OR-s them), so each rule gives one search."""
-    conditions = rule.detection.parsed_condition
-    if len(conditions) <= 1:
-        return
-    text = " or ".join(f"({c.condition})" for c in conditions)
-    rule.detection.condition = [text]
-    rule.detection.parsed_condition = [dataclasses.replace(conditions[0], condition=text)]
+class _Outcome(Exception):
+    """Stops a conversion with a status other than converted (internal)."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _outcome_of(error: SigmaError | SigmakitError, prefix: str = "") -> _Outcome:
+    """Classify an error raised while converting: out of scope, refused or a broken rule."""
+    if isinstance(error, OutOfScopeError):
+        return _Outcome(Status.SKIPPED, prefix + error.message)
+    if isinstance(error, (RefusedError, PipelineError)):
+        return _Outcome(Status.REFUSED, prefix + error.message)
+    if isinstance(error, RuleError):
+        return _Outcome(Status.FAILED, prefix + str(error))
+    # pySigma raises for features the backend cannot express and for rule errors it only
+    # finds while converting; both leave the rule without a search here.
+    return _Outcome(Status.REFUSED, prefix + str(error.args[0] if error.args else error))
 
 
 class Converter:
@@ -89,41 +101,61 @@ class Converter:
             t: es_backend(t) if es_form else SigmakitSplunkBackend(load_pipeline(t)) for t in self.targets
         }
 
-    def convert(self, rule: LoadedRule, target: str) -> ConversionResult:
+    def convert(self, rule: LoadedRule, target: str, rules: RuleSet | None = None) -> ConversionResult:
+        """Convert *rule* for *target*; a correlation takes the rules it names from *rules*."""
         result = ConversionResult(rule.id, rule.title, target, Status.FAILED, path=rule.path)
-        if rule.is_correlation:
-            result.status = Status.REFUSED
-            result.error = "correlation rules are not converted yet"
-            return result
         try:
-            parsed = rule.parse()
-        except RuleError as error:
-            result.error = str(error)
-            return result
-        assert isinstance(parsed, SigmaRule)
-        merge_conditions(parsed)
-        backend = self._backends[target]
-        try:
-            queries = backend.convert_rule(parsed)
-        except OutOfScopeError as error:
-            result.status, result.error = Status.SKIPPED, error.message
-        except (RefusedError, PipelineError) as error:
-            result.status, result.error = Status.REFUSED, error.message
-        except SigmaError as error:
-            # pySigma raises for features the backend cannot express and for rule errors it
-            # only finds while converting; both leave the rule without a search here.
-            result.status, result.error = Status.REFUSED, str(error.args[0] if error.args else error)
-        else:
-            if len(queries) != 1:
-                result.status = Status.REFUSED
-                result.error = f"the rule converted to {len(queries)} searches instead of one"
+            if rule.is_correlation:
+                result.query = self._correlation(rule, target, rules or RuleSet([rule]), result.warnings)
             else:
-                result.status, result.query = Status.CONVERTED, str(queries[0])
-                result.macros = macro_definitions_of(parsed)
-        result.warnings = warnings_of(parsed)
+                result.query = self._rule(rule, target, result)
+        except _Outcome as outcome:
+            result.status, result.error = outcome.status, outcome.message
+            result.warnings, result.macros = [], {}
+            return result
+        result.status = Status.CONVERTED
         for message in result.warnings:
             logger.warning("%s [%s]: %s", rule.title, target, message)
         return result
+
+    def _parsed_rule(self, rule: LoadedRule, prefix: str = "") -> SigmaRule:
+        try:
+            parsed = rule.parse()
+        except RuleError as error:
+            raise _Outcome(Status.FAILED, prefix + str(error)) from None
+        assert isinstance(parsed, SigmaRule)
+        merge_conditions(parsed)
+        return parsed
+
+    def _rule(self, rule: LoadedRule, target: str, result: ConversionResult) -> str:
+        parsed = self._parsed_rule(rule)
+        try:
+            queries = self._backends[target].convert_rule(parsed)
+        except SigmaError as error:
+            raise _outcome_of(error) from None
+        if len(queries) != 1:
+            raise _Outcome(Status.REFUSED, f"the rule converted to {len(queries)} searches instead of one")
+        result.warnings.extend(warnings_of(parsed))
+        result.macros = macro_definitions_of(parsed)
+        return str(queries[0])
+
+    def _correlation(self, rule: LoadedRule, target: str, rules: RuleSet, warnings: list[str]) -> str:
+        backend = self._backends[target]
+
+        def plan_member(member: LoadedRule) -> RuleSearch:
+            prefix = f"rule {member.title!r}: "
+            parsed = self._parsed_rule(member, prefix)
+            try:
+                searches = backend.convert_rule(parsed, "plan")
+            except SigmaError as error:
+                raise _outcome_of(error, prefix) from None
+            warnings.extend(prefix + message for message in warnings_of(parsed))
+            return searches[0]
+
+        try:
+            return correlation_search(rule, rules, backend, plan_member)
+        except (SigmaError, SigmakitError) as error:
+            raise _outcome_of(error) from None
 
     def convert_all(self, rules: RuleSet) -> list[ConversionResult]:
         """Every rule for every target, plus a failed result per target for each broken file."""
@@ -137,7 +169,7 @@ class Converter:
                 ))
         for rule in rules:
             for target in self.targets:
-                results.append(self.convert(rule, target))
+                results.append(self.convert(rule, target, rules))
         return results
 
 
@@ -148,4 +180,4 @@ def convert_rules(
     return Converter(tuple(targets), es_form=es_form).convert_all(rules)
 
 
-__all__ = ["ConversionResult", "Converter", "Status", "convert_rules", "merge_conditions", "SigmaCorrelationRule"]
+__all__ = ["ConversionResult", "Converter", "Status", "convert_rules", "merge_conditions"]

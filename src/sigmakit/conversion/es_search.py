@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sigma.conditions import ConditionItem, SigmaCondition
+from sigma.conditions import SigmaCondition
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
@@ -29,6 +29,9 @@ from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, Sigm
 from sigma.types import SigmaQueryExpression
 
 from sigmakit.conversion.backend import CIM_BY_FIELDS, SigmakitSplunkBackend
+from sigmakit.conversion.condition import AllOf, AnyOf, Not, simplify
+from sigmakit.conversion.lowering import Lowering
+from sigmakit.conversion.plan import plan_search
 from sigmakit.errors import RefusedError
 from sigmakit.pipelines import ResultField, data_source, load_pipeline
 from sigmakit.rules.metadata import METADATA_KEY
@@ -114,23 +117,25 @@ class EsSplunkBackend(SigmakitSplunkBackend):
         self.result_fields = result_fields
 
     def finalize_query_default(
-        self, rule: SigmaRule | SigmaCorrelationRule, query: str, index: int, state: ConversionState
+        self, rule: SigmaRule | SigmaCorrelationRule, query: Any, index: int, state: ConversionState
     ) -> str:
         rule.__dict__[_DEFINITIONS] = self._macro_definitions(rule)
-        if self.result_fields:
-            query = f"{query}\n| {result_fields_eval(self.result_fields)}"
-            if isinstance(rule, SigmaRule) and rule.fields:
-                # A rule's `fields` become `| table`, which must keep what ES reads.
-                rule.fields = [*rule.fields, *(f.name for f in self.result_fields if f.name not in rule.fields)]
+        if self.result_fields and isinstance(rule, SigmaRule) and rule.fields:
+            # A rule's `fields` become `| table`, which must keep what ES reads.
+            rule.fields = [*rule.fields, *(f.name for f in self.result_fields if f.name not in rule.fields)]
         return super().finalize_query_default(rule, query, index, state)
+
+    def after_conditions(self, rule: SigmaRule) -> list[str]:
+        """The result fields' eval, after the rule's conditions and before the filter macro."""
+        return [f"| {result_fields_eval(self.result_fields)}"] if self.result_fields else []
 
     def _macro_definitions(self, rule: SigmaRule | SigmaCorrelationRule) -> dict[str, str]:
         definitions = {}
         for macro, body in rule.__dict__.get(_BODIES, {}).items():
             tree = SigmaCondition(macro, SigmaDetections({macro: body}, [macro])).parsed
-            state = ConversionState(processing_state=dict(self.last_processing_pipeline.state))
-            text = str(self.convert_condition(tree, state))
-            if state.has_deferred():
+            condition = simplify(Lowering(self.nulls, _rule_id(rule)).lower(tree))
+            plan = plan_search(condition, self.nulls)
+            if plan.post_filter is not None or not plan.search:
                 raise RefusedError(
                     f"{METADATA_KEY}.macros.{macro}: its selection needs a filter after the search "
                     "(regular expression, field reference or similar), which a macro inside the "
@@ -138,7 +143,8 @@ class EsSplunkBackend(SigmakitSplunkBackend):
                     rule_id=_rule_id(rule),
                 )
             # A macro expands as text: a compound definition keeps its own brackets.
-            definitions[macro] = self.group_expression.format(expr=text) if isinstance(tree, ConditionItem) else text
+            compound = isinstance(condition, (AllOf, AnyOf, Not))
+            definitions[macro] = f"({plan.search})" if compound else plan.search
         return definitions
 
 

@@ -100,7 +100,7 @@ def plan_app(rules: RuleSet, targets: Sequence[str] = TARGETS, settings: AppSett
     names = StanzaNames(settings.name)
     for rule in rules:
         for target in converter.targets:
-            result = converter.convert(rule, target)
+            result = converter.convert(rule, target, rules)
             if result.status is Status.CONVERTED:
                 try:
                     check_writable(rule, target, result)

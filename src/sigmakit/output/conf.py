@@ -115,6 +115,10 @@ def check_value(value: str, where: str) -> None:
             raise OutputError(f"{part}: starts or ends with whitespace, which a .conf file does not keep")
         if line.endswith("\\"):
             raise OutputError(f"{part}: ends with a backslash, which would continue the .conf line")
+        if number == 1 and len(lines) > 1 and library_reading(line).endswith("\\"):
+            # The parser library ends the value at a ';' after whitespace; a backslash left
+            # at the end of what it keeps would then merge with the line continuation.
+            raise OutputError(f"{part}: a ';' after a space, preceded by a backslash, cannot be read back")
         if number > 1 and (not line or _CONTINUATION_START.match(line)):
             raise OutputError(
                 f"{part}: is empty or starts like a comment or stanza, which a continued .conf line cannot"

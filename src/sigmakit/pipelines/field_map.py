@@ -12,6 +12,7 @@ YAML form (``fields`` maps a Sigma field to a target field or a list of mappings
     - type: sigmakit_field_map
       source: Windows Security 4688
       strict: true
+      keywords: true       # false when the source has no raw event (a data model)
       fields:
         CommandLine: CommandLine
         ProcessId: {field: NewProcessId, value: hex}
@@ -101,6 +102,7 @@ class FieldMapTransformation(PreprocessingTransformation):
     fields: dict[str, Any]
     source: str = "the data source"  # a noun phrase: "Windows Security 4688 events"
     strict: bool = True
+    keywords: bool = True  # false: the source has no raw event to search keywords in
     mappings: dict[str, tuple[FieldMapping, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -157,7 +159,11 @@ class FieldMapTransformation(PreprocessingTransformation):
 
     def _map_item(self, rule: SigmaRule, item: SigmaDetectionItem) -> SigmaDetectionItem | SigmaDetection:
         if item.field is None:  # keyword search: not bound to a field
-            return item
+            if self.keywords:
+                return item
+            return UnavailableDetectionItem.mark(
+                item, f"keyword searches need the raw event, which {self.source} does not hold"
+            )
         mappings = self.mappings.get(item.field)
         if mappings is None:
             if not self.strict:

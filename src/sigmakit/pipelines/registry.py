@@ -94,6 +94,7 @@ class DataSource:
     settings: dict[str, Any]
     base_conditions: dict[str, Any]
     event_code_field: str | None
+    event_codes: dict[str, Any] | None
     covered_categories: tuple[str, ...]
     services: tuple[str, ...]
     field_rows: tuple[FieldRow, ...]
@@ -111,6 +112,17 @@ class DataSource:
     @property
     def sourcetype(self) -> str | None:
         return self.settings.get("sourcetype")
+
+    @property
+    def reader(self) -> dict[str, Any]:
+        """How event readers recognise this source's raw events (``vars.sigmakit.reader``)."""
+        return dict(self.settings.get("reader") or {})
+
+    def event_code(self, category: str) -> Any:
+        """The event code(s) the base search requires for a log source category, if any."""
+        if self.event_codes is None:
+            return None
+        return self.event_codes.get(category)
 
 
 @functools.lru_cache(maxsize=None)
@@ -130,6 +142,7 @@ def data_source(target: str) -> DataSource:
         settings=settings,
         base_conditions=dict(base.conditions) if base else {},
         event_code_field=base.event_code_field if base and base.event_codes is not None else None,
+        event_codes=base.event_codes_by_category() if base and base.event_codes is not None else None,
         covered_categories=tuple(scope.covered_categories()) if scope else (),
         services=tuple(scope.services) if scope else (),
         field_rows=rows,

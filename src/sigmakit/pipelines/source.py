@@ -95,10 +95,13 @@ class BaseSearchTransformation(ConditionTransformation):
     event_code_field: str = "EventCode"
     event_codes: Any = None
 
+    def event_codes_by_category(self) -> dict[str, Any]:
+        return {} if self.event_codes is None else _event_codes(self.event_codes)
+
     def base_conditions(self, rule: SigmaRule) -> dict[str, Any]:
         result = dict(self.conditions)
         if self.event_codes is not None:
-            codes = _event_codes(self.event_codes).get(rule.logsource.category)
+            codes = self.event_codes_by_category().get(rule.logsource.category)
             if codes is not None:
                 result[self.event_code_field] = codes
         return result

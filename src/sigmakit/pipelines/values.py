@@ -306,6 +306,37 @@ def hash_fields(value: SigmaType, context: ConversionContext) -> Converted | Non
     return None
 
 
+_DIGEST_LENGTHS: Final = {"MD5": 32, "IMPHASH": 32, "SHA1": 40, "SHA256": 64}
+
+
+def digest(value: SigmaType, context: ConversionContext) -> Converted | None:
+    """Sysmon's ``Hashes`` text as one digest of a multivalue hash field (CIM ``process_hash``).
+
+    The data model holds every digest as a value of its own, named by algorithm or bare,
+    depending on the add-on (``MD5=F4F6...`` from Sysmon, the bare SHA256 from CrowdStrike).
+    A Sigma value naming one full digest (``MD5=<32 hex digits>``, or bare hex of a digest's
+    length, with or without surrounding wildcards) is searched as ``*<digest>*``, which finds
+    it in either form; the algorithm name is not checked, as two different algorithms do not
+    produce the same digest text in practice. Partial digests and other text return None.
+    """
+    if not isinstance(value, SigmaString):
+        return None
+    parts = _parts(value)
+    core = [p for p in parts if p != WILDCARD]
+    if len(core) != 1 or not isinstance(core[0], str) or SINGLE in parts:
+        return None
+    named = _HASH_NAME.match(core[0])
+    if named:
+        algorithm, hex_digits = named.group(1).upper(), named.group(2)
+        if _DIGEST_LENGTHS.get(algorithm) != len(hex_digits):
+            return None
+    elif re.fullmatch(r"[0-9A-Fa-f]+", core[0]) and len(core[0]) in _DIGEST_LENGTHS.values():
+        hex_digits = core[0]
+    else:
+        return None
+    return Term(context.target_field, _string_like(value, [WILDCARD, hex_digits, WILDCARD]))
+
+
 CONVERTERS: Final[dict[str, Converter]] = {
     "rename": rename,
     "basename": basename,
@@ -316,4 +347,5 @@ CONVERTERS: Final[dict[str, Converter]] = {
     "device_path": device_path,
     "domain_user": domain_user,
     "hash_fields": hash_fields,
+    "digest": digest,
 }

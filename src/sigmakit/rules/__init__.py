@@ -1,5 +1,7 @@
 """Rules: finding, reading and validating Sigma rule files and their ES metadata."""
 
+from sigmakit.rules import modifiers as _modifiers  # noqa: F401  (registers the spec's encoding modifiers)
+from sigmakit.rules.conditions import merge_conditions
 from sigmakit.rules.loader import (
     LoadedRule,
     RuleSet,
@@ -10,6 +12,7 @@ from sigmakit.rules.loader import (
     load_rule_file,
     load_rule_text,
     load_rules,
+    test_file_for,
 )
 from sigmakit.rules.metadata import METADATA_KEY, EsMetadata, RiskObject, Schedule, ThreatObject, parse_metadata
 
@@ -28,5 +31,7 @@ __all__ = [
     "load_rule_file",
     "load_rule_text",
     "load_rules",
+    "merge_conditions",
     "parse_metadata",
+    "test_file_for",
 ]

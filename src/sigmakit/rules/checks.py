@@ -22,7 +22,7 @@ from sigma.validators.base import SigmaValidationIssue, SigmaValidationIssueSeve
 from sigma.validators.core import validators as pysigma_validators
 
 from sigmakit.errors import Location
-from sigmakit.rules.loader import TEST_FILE_SUFFIXES, LoadedRule, RuleSet
+from sigmakit.rules.loader import LoadedRule, RuleSet, test_file_for
 from sigmakit.rules.metadata import METADATA_KEY
 
 logger = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def _sigmakit_checks(rules: list[LoadedRule]) -> list[CheckIssue]:
                 f"no {METADATA_KEY} block: sigmakit build cannot make an ES correlation search with "
                 "risk and notable settings for it", rule.location, rule.id,
             ))
-        if not any(rule.path.with_name(rule.path.stem + suffix).is_file() for suffix in TEST_FILE_SUFFIXES):
+        if test_file_for(rule.path) is None:
             issues.append(CheckIssue(
                 "rule_tests", Severity.MEDIUM,
                 f"no rule test file {rule.path.stem}.tests.yml beside the rule", rule.location, rule.id,

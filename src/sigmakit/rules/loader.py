@@ -44,6 +44,18 @@ def is_rule_file(path: Path) -> bool:
     return path.suffix.lower() in RULE_SUFFIXES and not is_test_file(path)
 
 
+def test_file_for(rule_path: Path) -> Path | None:
+    """The rule-test file beside *rule_path* (``<stem>.tests.yml``), if there is one."""
+    for suffix in TEST_FILE_SUFFIXES:
+        candidate = rule_path.with_name(rule_path.stem + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+test_file_for.__test__ = False  # type: ignore[attr-defined]  # a helper, not a pytest test
+
+
 def detection_name(title: str) -> str:
     """Splunk-style detection name: the title in lower case, other characters as ``_``."""
     return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
@@ -143,8 +155,9 @@ class LoadedRule:
                 line = self.positions.value_lines.get(name)
             if line is not None:
                 return Location.of(self.path, line)
-        for section in ("condition", "detection", "logsource", "correlation", "tags", "date", "modified",
-                        "status", "level", "id", "title", "falsepositives", "references", "fields"):
+        for section in ("timespan", "group-by", "condition", "detection", "logsource", "correlation", "tags",
+                        "date", "modified", "status", "level", "id", "title", "falsepositives", "references",
+                        "fields"):
             if re.search(rf"\b{section}\b", message, re.IGNORECASE):
                 line = self.positions.find_key(lambda path, s=section: path[-1:] == (s,))
                 if line is not None:

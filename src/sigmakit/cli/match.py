@@ -1,0 +1,170 @@
+"""``sigmakit match``: run Sigma rules over events locally, without a SIEM."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import click
+
+from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, fail_usage, info
+from sigmakit.cli.progress import with_progress
+from sigmakit.errors import SigmakitError, UsageError
+from sigmakit.events import AUTO, CIM, GENERIC_SOURCE, RAW_SOURCES, SOURCE_CHOICES, Event, EventReader, ReadLog
+from sigmakit.matching import CorrelationHit, Hit, load_placeholders
+from sigmakit.matching.matcher import BATCH_SIZE
+from sigmakit.rules import RuleSet, load_rules
+from sigmakit.verification.source_matching import SourceMatcher
+
+STDIN = "-"
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--events", "-e", "event_paths", multiple=True, required=True, metavar="PATH",
+              type=click.Path(exists=True, allow_dash=True),
+              help="Event file or folder: .evtx, Windows event XML (XmlWinEventLog lines or a "
+                   "document), JSON Lines, JSON arrays, CrowdStrike FDR JSON; - for stdin. Repeatable.")
+@click.option("--source", "-s", type=click.Choice(SOURCE_CHOICES), default=AUTO, show_default=True,
+              help="What the events are: 'auto' detects sysmon, security_4688, crowdstrike or "
+                   "Sigma-generic per event; a data source forces its pipeline; 'cim' matches CIM "
+                   "records made from raw events; 'sigma' means Sigma's field names, no pipeline.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line per hit.")
+@click.option("--fail-on-match/--pass-on-match", default=False, show_default=True,
+              help="Exit 1 when any rule matched (for tests that expect silence).")
+@click.option("--placeholders", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+              help="YAML map of placeholder names to values, for rules using the expand modifier.")
+@click.option("--time-field", metavar="FIELD",
+              help="Field holding the event time, for correlations (default: the first present of "
+                   "_time, @timestamp, timestamp, UtcTime, TimeCreated, SystemTime).")
+def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as_json: bool,
+          fail_on_match: bool, placeholders: Path | None, time_field: str | None) -> None:
+    """Match the Sigma rules in PATHS (files or folders) against events.
+
+    Each event is matched through the pipeline of its data source, as the SPL for that
+    source would match it in Splunk. Hits go to standard output, in event order;
+    correlation hits follow once all events are read. A progress line (on a terminal)
+    and a summary per rule go to standard error.
+
+    Exit status: 0 whether or not anything matched (1 with --fail-on-match when something
+    did); 1 when a rule could not be compiled or an event could not be read (everything
+    else still runs); 2 on usage errors.
+    """
+    try:
+        values = load_placeholders(placeholders) if placeholders else None
+        rules = load_rules(paths)
+    except UsageError as error:
+        fail_usage(str(error))
+    except SigmakitError as error:
+        error_exit(error)
+    for rule_error in rules.errors:
+        info(f"error: {rule_error}")
+    forced = [CIM] if source == CIM else [source] if source in (*RAW_SOURCES, GENERIC_SOURCE) else []
+    matcher = SourceMatcher(list(rules), values, time_field, sources=forced)
+    log = ReadLog()
+    matched = 0
+    events = with_progress(_read(event_paths, source, log), log)
+    while block := list(itertools.islice(events, BATCH_SIZE)):
+        for hit in matcher.feed_batch(block):
+            _print(hit, as_json)
+            matched += 1
+    for correlation_hit in matcher.finish():
+        _print(correlation_hit, as_json)
+        matched += 1
+    failed = _report(rules, matcher, log, source)
+    sys.exit(EXIT_FAILURE if failed or (fail_on_match and matched) else EXIT_OK)
+
+
+def _read(paths: Iterable[str], source: str, log: ReadLog) -> Iterator[Event]:
+    reader = EventReader(source, log)
+    for path in paths:
+        if path == STDIN:
+            yield from reader.read_stream(sys.stdin.buffer, STDIN)
+        else:
+            yield from reader.read([path])
+
+
+def _print(result: Hit | CorrelationHit, as_json: bool) -> None:
+    if as_json:
+        data: dict[str, Any] = result.to_json()
+        if isinstance(result, Hit):
+            data["record_id"] = result.event.record_id
+        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    elif isinstance(result, Hit):
+        selections = ", ".join(result.selections)
+        record = f" (EventRecordID {result.event.record_id})" if result.event.record_id is not None else ""
+        click.echo(f"{result.event.file}:{result.event.line}{record}: {result.rule_title}"
+                   f"{_id(result.rule_id)} [{selections}]")
+    else:
+        group = ", ".join(f"{k}={v}" for k, v in result.group.items()) or "all events"
+        places = ", ".join(f"{file}:{line}" for file, line in result.events)
+        click.echo(f"{result.rule_title}{_id(result.rule_id)} ({result.type}, {group}): "
+                   f"{len(result.events)} event(s): {places}")
+
+
+def _id(rule_id: str | None) -> str:
+    return f" ({rule_id})" if rule_id else ""
+
+
+def _report(rules: RuleSet, matcher: SourceMatcher, log: ReadLog, source: str) -> bool:
+    """Errors, notes and the per-rule summary on stderr; True when something failed."""
+    for problem in log.problems:
+        info(f"error: {problem}")
+    if log.problem_count > len(log.problems):
+        info(f"error: {log.problem_count - len(log.problems)} more unreadable record(s)")
+    several = len(matcher.states) > 1
+    for name, errors in matcher.rule_errors().items():
+        for error in errors:
+            if error not in rules.errors:
+                info(f"error: {error}" + (f" (for {name} events)" if several else ""))
+    for event_error in matcher.event_errors:
+        info(f"error: {event_error}")
+    for reason, count in sorted(log.skipped.items()):
+        info(f"note: {count} event(s) skipped: {reason}")
+    for (forced, detected), count in sorted(log.mismatched.items()):
+        info(f"note: {count} event(s) read as {forced} are {detected} events: they keep their own "
+             f"source fields, so {forced}'s base search does not match them (use --source auto)")
+    _summary(matcher)
+    per_source = ", ".join(f"{name} {count}" for name, count in sorted(matcher.events.items()))
+    detected = f" ({per_source})" if source in (AUTO, CIM) and per_source else ""
+    states = list(matcher.states.values())
+    compiled = {id(rule.loaded) for state in states for rule in state.matcher.rules}
+    compiled_correlations = {c.title for state in states for c in state.matcher.correlations}
+    failed = {(str(e.location), e.message) for state in states for e in state.errors if e not in rules.errors}
+    skipped = {id(s.loaded) for state in states for s in state.matcher.skipped} - compiled
+    hits = sum(count for state in states
+               for rule, count in zip(state.matcher.rules, state.session.hits) if rule.reports)
+    correlation_hits = sum(sum(state.session.correlation_hits) for state in states)
+    info(f"{log.event_count} event(s) from {log.files} file(s) ({log.problem_count} unreadable), "
+         f"source {source}{detected}; {len(compiled) + len(compiled_correlations)} rule(s) compiled, "
+         f"{len(failed) + len(rules.errors)} failed, {len(skipped)} skipped; "
+         f"{hits} hit(s), {correlation_hits} correlation hit(s)")
+    return bool(rules.errors or failed or log.problem_count or matcher.event_errors)
+
+
+def _summary(matcher: SourceMatcher) -> None:
+    """One line per rule (hits over every source, per source when several) and skips."""
+    by_rule: dict[tuple[str, str], Counter[str]] = {}
+    notes: dict[tuple[str, str], str] = {}
+    for name, state in matcher.states.items():
+        for rule, count in zip(state.matcher.rules, state.session.hits):
+            key = (rule.title, str(rule.path))
+            by_rule.setdefault(key, Counter())[name] += count
+            if not rule.reports:
+                notes[key] = " (feeds a correlation; not reported alone)"
+        session = state.session
+        for correlation, count, dropped in zip(state.matcher.correlations, session.correlation_hits, session.dropped):
+            key = (correlation.title, f"correlation: {correlation.kind.name.lower()}")
+            by_rule.setdefault(key, Counter())[name] += count
+            if dropped:
+                notes[key] = f" ({dropped} rule hit(s) without a time or group-by value left out)"
+    for (title, where), counts in by_rule.items():
+        split = f" ({', '.join(f'{s} {n}' for s, n in sorted(counts.items()))})" if len(counts) > 1 else ""
+        info(f"{sum(counts.values()):>7} hit(s)  {title}  [{where}]{split}{notes.get((title, where), '')}")
+    for name, state in matcher.states.items():
+        for skipped in state.matcher.skipped:
+            info(f"skipped for {name}: {skipped.loaded.title} [{skipped.loaded.path}]: {skipped.reason}")

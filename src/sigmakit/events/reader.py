@@ -1,0 +1,271 @@
+"""Reading event files: find the format, read its records, detect each event's source.
+
+``EventReader(source).read(paths)`` streams ``Event`` objects from files and folders in
+constant memory. The format of each file is recognised from its content (gzip-compressed
+files are read too):
+
+* ``.evtx`` files (by their magic bytes);
+* XmlWinEventLog lines (one ``<Event>`` per line) or a multi-event XML document;
+* JSON Lines, JSON arrays, or JSON objects one after the other; a Windows event in
+  the nested ``Event.System/EventData`` shape EVTX exporters write, a flat Windows
+  event, CrowdStrike FDR events, or any other JSON object (Sigma-generic).
+
+Each record that cannot be read, or (with ``--source cim``) is not a process-creation
+event the CIM add-ons map, is counted in the reader's ``log`` with file, line and reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import shutil
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Final, Iterable, Iterator, Mapping
+
+import orjson
+
+from sigmakit.errors import UsageError
+from sigmakit.events.cim import to_cim_record
+from sigmakit.events.evtx_records import EVTX_MAGIC, evtx_records
+from sigmakit.events.json_records import (
+    JsonRecord,
+    StructureError,
+    fields_from_object,
+    json_lines,
+    json_stream,
+)
+from sigmakit.events.model import GENERIC_SOURCE, Event, ReadLog
+from sigmakit.events.sources import AUTO, CIM, RAW_SOURCES, check_source, source_catalog
+from sigmakit.events.windows import fields_from_json, is_nested_windows_json
+from sigmakit.events.xml_records import XmlRecord, xml_document, xml_lines
+
+logger = logging.getLogger(__name__)
+
+# Files a folder is searched for; a file named on the command line is read whatever its name.
+EVENT_FILE_SUFFIXES: Final = (".xml", ".evtx", ".json", ".jsonl", ".ndjson", ".log", ".gz")
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_SNIFF_BYTES: Final = 4096
+SPOOL_BYTES: Final = 16 << 20
+NOT_CIM: Final = "not a process-creation event of sysmon, security_4688 or crowdstrike (no CIM record)"
+
+
+class UnknownFormatError(ValueError):
+    """The file's content is none of the formats the readers take."""
+
+
+class Format(str, Enum):
+    EVTX = "evtx"
+    XML_LINES = "XmlWinEventLog lines"
+    XML_DOCUMENT = "XML document"
+    JSON_LINES = "JSON Lines"
+    JSON_STREAM = "JSON"
+
+
+def find_event_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Event files named by *paths*, folders searched recursively, in a stable order."""
+    found: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            found.extend(sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.name.lower().endswith(EVENT_FILE_SUFFIXES) and not p.name.startswith(".")
+            ))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    return found
+
+
+def _open(path: Path) -> BinaryIO:
+    stream: BinaryIO = open(path, "rb")
+    if stream.read(2) == _GZIP_MAGIC:
+        stream.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    stream.seek(0)
+    return stream
+
+
+def _first_line(stream: BinaryIO) -> bytes:
+    for line in stream:
+        text = line.strip().lstrip(b"\xef\xbb\xbf")
+        if text:
+            return text
+    return b""
+
+
+def sniff_format(stream: BinaryIO) -> Format | None:
+    """The format of an opened event file (read from its start; the stream is rewound)."""
+    head = stream.read(_SNIFF_BYTES)
+    stream.seek(0)
+    if head.startswith(EVTX_MAGIC):
+        return Format.EVTX
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start == b"[":
+        return Format.JSON_STREAM
+    if start not in (b"<", b"{"):
+        return None
+    first = _first_line(stream)
+    stream.seek(0)
+    if start == b"<":
+        lines = first.startswith(b"<Event") and first.endswith(b"</Event>")
+        return Format.XML_LINES if lines else Format.XML_DOCUMENT
+    lines = first.startswith(b"{") and first.endswith(b"}") and len(first) > 1
+    return Format.JSON_LINES if lines else Format.JSON_STREAM
+
+
+class EventReader:
+    """Reads events from files for one ``--source`` choice, counting what it cannot use.
+
+    *source* is ``auto`` (detect per event), a raw source (``sysmon``, ``security_4688``,
+    ``crowdstrike``: match all events with that source's pipeline), ``cim`` (turn raw
+    events of the three sources into CIM Endpoint.Processes records) or ``sigma``
+    (match with Sigma's own field names, no pipeline).
+    """
+
+    def __init__(self, source: str = AUTO, log: ReadLog | None = None) -> None:
+        self.source = check_source(source)
+        self.log = log if log is not None else ReadLog()
+        self._catalog = source_catalog()
+        self._forced = source if source in RAW_SOURCES else None
+
+    # -- files ----------------------------------------------------------------------------
+    def read(self, paths: Iterable[str | Path]) -> Iterator[Event]:
+        """Every event of every file under *paths*; raises UsageError for a missing path."""
+        for path in find_event_files(paths):
+            yield from self.read_file(path)
+
+    def read_file(self, path: str | Path) -> Iterator[Event]:
+        file_path = Path(path)
+        self.log.files += 1
+        yield from self._guarded(str(file_path), lambda: self._records(file_path))
+
+    def read_stream(self, stream: BinaryIO, name: str) -> Iterator[Event]:
+        """Events from a stream that may not seek (standard input), reported as file *name*.
+
+        The format is recognised from the start of the data, so the stream is first copied
+        to a spooled temporary file (in memory up to SPOOL_BYTES, then on disk).
+        """
+        self.log.files += 1
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            shutil.copyfileobj(stream, spool)
+            spool.seek(0)
+            yield from self._guarded(name, lambda: _stream_records(spool, None))  # type: ignore[arg-type]
+
+    def read_text(self, text: str, name: str) -> Iterator[Event]:
+        """Events from event text held in memory (XML or JSON), reported as file *name*."""
+        self.log.files += 1
+        yield from self._guarded(name, lambda: _stream_records(io.BytesIO(text.encode("utf-8")), None))
+
+    def read_objects(self, objects: Iterable[tuple[Mapping[str, Any], int]], name: str) -> Iterator[Event]:
+        """Events from JSON-like maps with their line (inline events of a rule test)."""
+        self.log.files += 1
+        for document, line in objects:
+            raw = orjson.dumps(document, default=str).decode("utf-8")
+            event = self.event_from_fields(fields_of_json(document), raw, name, line)
+            if event is not None:
+                yield event
+
+    def _guarded(self, file: str, records: Callable[[], Iterator[XmlRecord | JsonRecord]]) -> Iterator[Event]:
+        try:
+            for record in records():
+                event = self._event_of(record, file)
+                if event is not None:
+                    yield event
+        except UnknownFormatError as error:
+            self.log.add_problem(file, None, str(error))
+        except StructureError as error:
+            self.log.add_problem(file, error.line, f"{error}; the rest of the file is not read")
+        except UnicodeDecodeError as error:
+            self.log.add_problem(file, None, f"not UTF-8 text ({error.reason}); the rest of the file is not read")
+        except (OSError, EOFError) as error:
+            self.log.add_problem(file, None, f"cannot read: {getattr(error, 'strerror', None) or error}")
+
+    def _records(self, path: Path) -> Iterator[XmlRecord | JsonRecord]:
+        with _open(path) as stream:
+            yield from _stream_records(stream, path)
+
+
+    # -- records --------------------------------------------------------------------------
+    def _event_of(self, record: XmlRecord | JsonRecord, file: str) -> Event | None:
+        if record.error is not None:
+            self.log.add_problem(file, record.position, record.error)
+            return None
+        if isinstance(record, XmlRecord):
+            fields = record.fields or {}
+        elif isinstance(record.value, dict):
+            fields = fields_of_json(record.value)
+        else:
+            self.log.add_problem(file, record.position, f"a JSON event must be an object, not {type(record.value).__name__}")
+            return None
+        return self.event_from_fields(fields, record.text, file, record.position)
+
+    def event_from_fields(self, fields: dict[str, Any], raw: str, file: str, position: int) -> Event | None:
+        """Detect the source of one record's fields and add the index-time fields.
+
+        Returns None (and counts why) for an event that is not used, which only happens
+        with ``cim`` for events that give no CIM record.
+        """
+        detected = self._catalog.detect(fields)
+        if self._forced is not None and detected is not None and detected != self._forced:
+            self.log.count_mismatch(self._forced, detected)
+        self._catalog.add_index_fields(fields, raw, file, detected, self._forced)
+        if self._forced is not None:
+            source = self._forced
+        elif self.source == GENERIC_SOURCE:
+            source = GENERIC_SOURCE
+        else:
+            source = detected or GENERIC_SOURCE
+        event = Event(fields, file, position, _record_id(fields), source)
+        if self.source == CIM:
+            record = to_cim_record(event)
+            if record is None:
+                self.log.add_skipped(NOT_CIM)
+                return None
+            event = record
+        self.log.count_event(event)
+        return event
+
+
+def _stream_records(stream: BinaryIO, path: Path | None) -> Iterator[XmlRecord | JsonRecord]:
+    kind = sniff_format(stream)
+    logger.debug("%s: %s", path, kind.value if kind else "unknown format")
+    if kind is None or (kind is Format.EVTX and path is None):
+        raise UnknownFormatError("not an event file sigmakit reads (.evtx, Windows event XML or JSON)")
+    if kind is Format.EVTX:
+        yield from evtx_records(path)  # type: ignore[arg-type]
+    elif kind is Format.XML_LINES:
+        yield from xml_lines(stream)
+    elif kind is Format.XML_DOCUMENT:
+        yield from xml_document(stream)
+    elif kind is Format.JSON_LINES:
+        yield from json_lines(stream)
+    else:
+        yield from json_stream(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+
+
+def fields_of_json(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON event's flat fields: Windows nested shape or Splunk-style flattening."""
+    if not is_nested_windows_json(document):
+        return fields_from_object(document)
+    fields = fields_from_json(document)
+    # Keys beside "Event" are the exporter's own (a source file name, say): kept as fields.
+    extra = fields_from_object({k: v for k, v in document.items() if k != "Event"})
+    return {**extra, **fields}
+
+
+def _record_id(fields: Mapping[str, Any]) -> int | None:
+    value = fields.get("EventRecordID")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def read_events(paths: Iterable[str | Path], source: str = AUTO, log: ReadLog | None = None) -> Iterator[Event]:
+    """Events from files and folders (see EventReader); problems go to *log*."""
+    return EventReader(source, log).read(paths)

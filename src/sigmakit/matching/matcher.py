@@ -1,0 +1,509 @@
+"""Compiled rule sets and matching them over events: sigmakit's local proof of a rule.
+
+Library use::
+
+    from sigmakit.matching import Matcher
+
+    matcher = Matcher.from_paths(["sigma_rules"], target="sysmon")   # or Matcher.compile(...)
+    for error in matcher.errors:          # rules that could not be compiled (file, line, feature)
+        print(error)
+    for result in matcher.match(events):  # Event objects or plain mappings
+        print(result.rule_title, result)  # Hit, or CorrelationHit once the events end
+
+A Matcher is compiled for one data source: ``target=None`` (or ``"sigma"``) when events
+use Sigma's field names and no pipeline applies, else one of sigmakit's targets
+(``sysmon``, ``security_4688``, ``crowdstrike``, ``cim``), whose pipeline is applied to every
+rule exactly as for the SPL, base search included (so events must carry ``source``,
+``EventCode``... as Splunk would). Matchers hold only compiled closures, so one per data
+source can be kept side by side and each event handed to the one for its ``source``.
+
+``matcher.match(events)`` yields a Hit per rule and matching event, in input order, then
+the CorrelationHits when the input ends. For finer control (several event streams, one
+correlation state), use ``matcher.session()``: ``feed(event)`` returns that event's hits,
+``finish()`` the correlation hits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaRule
+
+from sigmakit.errors import (
+    EventError,
+    Location,
+    OutOfScopeError,
+    PipelineError,
+    RuleError,
+    UnsupportedFeatureError,
+)
+from sigmakit.events import Event
+from sigmakit.matching.compiler import CompiledDetection, PredicateBackend, UnsupportedFeature
+from sigmakit.matching.correlation import (
+    CompiledCorrelation,
+    CorrelationFeatureError,
+    CorrelationHit,
+    Occurrence,
+)
+from sigmakit.matching.placeholders import placeholder_pipeline
+from sigmakit.matching.regex import RegexTimeout
+from sigmakit.matching.timestamps import event_time
+from sigmakit.matching.view import EventView
+from sigmakit.pipelines import check_target, load_pipeline
+from sigmakit.rules import LoadedRule, RuleSet, load_rule_text, load_rules, merge_conditions
+
+logger = logging.getLogger(__name__)
+
+SIGMA_SOURCE = "sigma"  # events already in Sigma's field names: no pipeline
+# Events per block in Matcher.match (see MatchSession.feed_batch); past a few hundred
+# the gain levels off, and a block's events and views are held in memory at once.
+BATCH_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule that matched an event, with the selections of the rule the event matched."""
+
+    rule_id: str | None
+    rule_title: str
+    event: Event
+    selections: tuple[str, ...]
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "rule_title": self.rule_title,
+            "source": self.source,
+            "file": self.event.file,
+            "line": self.event.line,
+            "event": dict(self.event.fields),
+            "selections": list(self.selections),
+        }
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """One detection rule compiled for one data source.
+
+    ``reports`` is False for a rule that a correlation with ``generate: false`` refers to:
+    its hits feed the correlation but are not reported on their own (Sigma spec).
+    """
+
+    loaded: LoadedRule
+    detection: CompiledDetection
+    reports: bool = True
+
+    @property
+    def id(self) -> str | None:
+        return self.loaded.id
+
+    @property
+    def title(self) -> str:
+        return self.loaded.title
+
+    @property
+    def path(self) -> Path:
+        return self.loaded.path
+
+    @property
+    def literals(self) -> frozenset[str] | None:
+        """Case-folded strings of which every matching event holds one (None: unknown)."""
+        return self.detection.literals
+
+    def matches(self, event: Event | Mapping[str, Any] | EventView) -> bool:
+        return self.detection.predicate(_view(event))
+
+    def selections_matched(self, view: EventView) -> tuple[str, ...]:
+        return tuple(name for name, predicate in self.detection.selections.items() if predicate(view))
+
+
+@dataclass(frozen=True)
+class SkippedRule:
+    """A rule whose log source the data source does not carry (not a failure)."""
+
+    loaded: LoadedRule
+    reason: str
+
+
+def _view(event: Event | Mapping[str, Any] | EventView) -> EventView:
+    if isinstance(event, EventView):
+        return event
+    return EventView(event.fields if isinstance(event, Event) else event)
+
+
+def _as_event(item: Event | Mapping[str, Any], number: int) -> Event:
+    return item if isinstance(item, Event) else Event(fields=item, file="<events>", line=number)
+
+
+def _blocks(events: Iterable[Event | Mapping[str, Any]]) -> Iterator[list[Event]]:
+    """*events* in lists of BATCH_SIZE (plain mappings become Events numbered from 1)."""
+    block: list[Event] = []
+    for number, item in enumerate(events, start=1):
+        block.append(_as_event(item, number))
+        if len(block) == BATCH_SIZE:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+@dataclass
+class Matcher:
+    """Rules compiled for one data source (see module docstring)."""
+
+    source: str
+    rules: tuple[CompiledRule, ...] = ()
+    correlations: tuple[CompiledCorrelation, ...] = ()
+    errors: list[RuleError] = field(default_factory=list)
+    skipped: list[SkippedRule] = field(default_factory=list)
+    # For each rule (by index), the (correlation index, slot) pairs its hits feed.
+    _feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
+    # The same for each correlation. Inner correlations come before those that refer to
+    # them, so list order is evaluation order.
+    _correlation_feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def compile(
+        cls,
+        rules: RuleSet | Iterable[LoadedRule],
+        target: str | None = None,
+        placeholders: Mapping[str, Sequence[str]] | None = None,
+    ) -> "Matcher":
+        """Compile *rules* for the data source *target* (None or ``"sigma"``: no pipeline).
+
+        *placeholders* gives values for the ``%name%`` placeholders of ``expand``. Rules
+        that cannot be compiled end up in ``errors`` (the others are compiled), rules out
+        of the data source's scope in ``skipped``; load errors of a RuleSet are kept too.
+        """
+        source = SIGMA_SOURCE if target in (None, SIGMA_SOURCE) else check_target(str(target))
+        pipeline = ProcessingPipeline()
+        if placeholders:
+            pipeline = placeholder_pipeline({k: tuple(v) for k, v in placeholders.items()})
+        if source != SIGMA_SOURCE:
+            pipeline = pipeline + load_pipeline(source)
+        return _Builder(source, PredicateBackend(pipeline), rules).build()
+
+    @classmethod
+    def from_paths(cls, paths: Iterable[str | Path], target: str | None = None,
+                   placeholders: Mapping[str, Sequence[str]] | None = None) -> "Matcher":
+        """Load the rules in *paths* (files or folders) and compile them (see compile)."""
+        return cls.compile(load_rules(paths), target, placeholders)
+
+    @classmethod
+    def from_text(cls, text: str, target: str | None = None,
+                  placeholders: Mapping[str, Sequence[str]] | None = None,
+                  path: str | Path = "<text>") -> "Matcher":
+        """Compile the rules of one YAML text (one or more documents; see compile)."""
+        return cls.compile(load_rule_text(text, path), target, placeholders)
+
+    # -- matching ----------------------------------------------------------------------------
+    def session(self, time_field: str | None = None) -> "MatchSession":
+        """A fresh matching state (counts, correlation buffers); see MatchSession."""
+        return MatchSession(self, time_field)
+
+    def match(self, events: Iterable[Event | Mapping[str, Any]],
+              time_field: str | None = None) -> Iterator[Hit | CorrelationHit]:
+        """Hits for *events* in input order, then correlation hits (see module docstring)."""
+        session = self.session(time_field)
+        for block in _blocks(events):
+            yield from session.feed_batch(block)
+        yield from session.finish()
+
+
+class MatchSession:
+    """Matching state over one stream of events: feed events, then finish.
+
+    ``hits`` counts the hits of each rule (by index in ``matcher.rules``, including hits of
+    rules that only feed a correlation), ``correlation_hits`` those of each correlation;
+    ``dropped`` counts, per correlation, rule hits it could not use (no time, or no group-by
+    value); ``errors`` holds events that could not be evaluated (a regex that timed out).
+    """
+
+    def __init__(self, matcher: Matcher, time_field: str | None = None) -> None:
+        self.matcher = matcher
+        self.time_field = time_field
+        self.events = 0
+        self.hits: list[int] = [0] * len(matcher.rules)
+        self.correlation_hits: list[int] = [0] * len(matcher.correlations)
+        self.dropped: list[int] = [0] * len(matcher.correlations)
+        self.errors: list[EventError] = []
+        self._occurrences: list[list[Occurrence]] = [[] for _ in matcher.correlations]
+        self._predicates = tuple(enumerate(rule.detection.predicate for rule in matcher.rules))
+        self._finished = False
+
+    def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
+        """The hits of every rule on *event* (rules feeding only a correlation excluded)."""
+        return self.feed_batch((event,))
+
+    def feed_batch(self, block: Sequence[Event | Mapping[str, Any]]) -> list[Hit]:
+        """The hits on a block of events, ordered by event, then by rule.
+
+        Plain mappings are taken as events numbered by their position in the session.
+
+        Each rule runs over the whole block before the next rule starts: with a thousand
+        rules, running them all on one event after another is about four times slower,
+        as every rule's code and data leave the processor's caches before they are used
+        again. Matcher.match feeds blocks of BATCH_SIZE events.
+        """
+        first = self.events + 1
+        events = [_as_event(item, first + offset) for offset, item in enumerate(block)]
+        self.events += len(events)
+        views = [EventView(event.fields) for event in events]
+        found: list[tuple[int, int]] = []  # (event position, rule index)
+        for index, predicate in self._predicates:
+            for position, view in enumerate(views):
+                try:
+                    if not predicate(view):
+                        continue
+                except RegexTimeout as timeout:
+                    self._timed_out(index, events[position], timeout)
+                    continue
+                found.append((position, index))
+        found.sort()
+        hits: list[Hit] = []
+        for position, index in found:
+            self.hits[index] += 1
+            if self.matcher._feeds[index]:
+                self._collect(index, events[position], first + position)
+            if self.matcher.rules[index].reports:
+                hits.append(self._hit(index, views[position], events[position]))
+        return hits
+
+    def _hit(self, index: int, view: EventView, event: Event) -> Hit:
+        rule = self.matcher.rules[index]
+        try:
+            selections = rule.selections_matched(view)
+        except RegexTimeout as timeout:
+            self._timed_out(index, event, timeout)
+            selections = ()
+        return Hit(rule.id, rule.title, event, selections, self.matcher.source)
+
+    def _timed_out(self, index: int, event: Event, timeout: RegexTimeout) -> None:
+        rule = self.matcher.rules[index]
+        self.errors.append(EventError(
+            f"{timeout} (rule {rule.title!r}, {rule.path}); the event was not evaluated for this rule",
+            location=Location.of(event.file, event.line), rule_id=rule.id,
+        ))
+
+    def _collect(self, index: int, event: Event, order: int) -> None:
+        time = event_time(event.fields, self.time_field)
+        for correlation_index, slot in self.matcher._feeds[index]:
+            correlation = self.matcher.correlations[correlation_index]
+            occurrence = None if time is None else correlation.from_event(
+                slot, event.fields, time, order, (event.file, event.line)
+            )
+            if occurrence is None:
+                self.dropped[correlation_index] += 1
+            else:
+                self._occurrences[correlation_index].append(occurrence)
+
+    def finish(self) -> list[CorrelationHit]:
+        """Evaluate every correlation over what was fed; the hits of those that report.
+
+        Call it once, after the last event.
+        """
+        if self._finished:
+            raise RuntimeError("MatchSession.finish() was already called")
+        self._finished = True
+        matcher = self.matcher
+        results: list[CorrelationHit] = []
+        for index, correlation in enumerate(matcher.correlations):
+            hits = correlation.evaluate(self._occurrences[index])
+            self.correlation_hits[index] = len(hits)
+            for parent, slot in matcher._correlation_feeds[index]:
+                for hit in hits:
+                    occurrence = matcher.correlations[parent].from_hit(slot, hit)
+                    if occurrence is None:
+                        self.dropped[parent] += 1
+                    else:
+                        self._occurrences[parent].append(occurrence)
+            if correlation.reports:
+                results.extend(hits)
+        results.sort(key=lambda hit: (hit.end, hit.start))
+        return results
+
+
+class _Builder:
+    """Compiles a rule set for one backend: detections first, then correlations over them."""
+
+    def __init__(self, source: str, backend: PredicateBackend, rules: RuleSet | Iterable[LoadedRule]) -> None:
+        self.source = source
+        self.backend = backend
+        self.backend.init_processing_pipeline()
+        self.loaded = list(rules)
+        self.errors: list[RuleError] = list(rules.errors) if isinstance(rules, RuleSet) else []
+        self.skipped: list[SkippedRule] = []
+        self.compiled: dict[int, CompiledRule] = {}  # id(LoadedRule) -> compiled rule
+        self.compiled_correlations: set[int] = set()  # id(LoadedRule) of compiled correlations
+        self.failed: dict[int, str] = {}  # id(LoadedRule) -> why it is not usable
+        self.out_of_scope: set[int] = set()  # id(LoadedRule) of skipped rules
+
+    def build(self) -> Matcher:
+        for rule in self.loaded:
+            if not rule.is_correlation:
+                self._compile_detection(rule)
+        correlations = self._compile_correlations()
+        rules = [self.compiled[id(r)] for r in self.loaded if id(r) in self.compiled]
+        rule_index = {id(rule.loaded): index for index, rule in enumerate(rules)}
+        emits = [True] * len(rules)
+        feeds: list[list[tuple[int, int]]] = [[] for _ in rules]
+        correlation_emits = [True] * len(correlations)
+        correlation_feeds: list[list[tuple[int, int]]] = [[] for _ in correlations]
+        correlation_index = {id(c[0]): i for i, c in enumerate(correlations)}
+        for index, (_, compiled, referenced) in enumerate(correlations):
+            for slot, target in enumerate(referenced):
+                generate = compiled.rule.generate
+                if id(target) in rule_index:
+                    feeds[rule_index[id(target)]].append((index, slot))
+                    emits[rule_index[id(target)]] &= generate
+                else:
+                    inner = correlation_index[id(target)]
+                    correlation_feeds[inner].append((index, slot))
+                    correlation_emits[inner] &= generate
+        for (_, compiled, _), reports in zip(correlations, correlation_emits):
+            compiled.reports = reports
+        return Matcher(
+            source=self.source,
+            rules=tuple(dataclasses.replace(rule, reports=emit) for rule, emit in zip(rules, emits)),
+            correlations=tuple(c[1] for c in correlations),
+            errors=self.errors,
+            skipped=self.skipped,
+            _feeds=tuple(tuple(f) for f in feeds),
+            _correlation_feeds=tuple(tuple(f) for f in correlation_feeds),
+        )
+
+    # -- detections ----------------------------------------------------------------------------
+    def _compile_detection(self, rule: LoadedRule) -> None:
+        try:
+            parsed = rule.parse()
+        except RuleError as error:
+            self._fail(rule, error)
+            return
+        assert isinstance(parsed, SigmaRule)
+        merge_conditions(parsed)
+        try:
+            (detection,) = self.backend.convert_rule(parsed)
+        except OutOfScopeError as error:
+            self._skip(rule, error.message)
+        except PipelineError as error:
+            self._fail(rule, RuleError(error.message, location=rule.locate(error.message), rule_id=rule.id))
+        except UnsupportedFeature as error:
+            self._fail(rule, _unsupported(rule, str(error.args[0]), error.feature))
+        except SigmaError as error:
+            self._fail(rule, rule.error_from_pysigma(error))
+        else:
+            self.compiled[id(rule)] = CompiledRule(rule, detection)
+
+    def _skip(self, rule: LoadedRule, reason: str) -> None:
+        self.skipped.append(SkippedRule(rule, reason))
+        self.failed[id(rule)] = f"out of the scope of {self.source}: {reason}"
+        self.out_of_scope.add(id(rule))
+
+    def _fail(self, rule: LoadedRule, error: RuleError) -> None:
+        self.errors.append(error)
+        self.failed[id(rule)] = error.message
+
+    # -- correlations --------------------------------------------------------------------------
+    def _compile_correlations(self) -> list[tuple[LoadedRule, CompiledCorrelation, list[LoadedRule]]]:
+        names: dict[str, LoadedRule] = {}
+        for rule in self.loaded:
+            for key in (rule.id, rule.name):
+                if key:
+                    names.setdefault(key, rule)
+        result: list[tuple[LoadedRule, CompiledCorrelation, list[LoadedRule]]] = []
+        parsed: dict[int, SigmaCorrelationRule] = {}
+        for rule in self.loaded:
+            if rule.is_correlation:
+                try:
+                    parsed[id(rule)] = rule.parse()  # type: ignore[assignment]
+                except RuleError as error:
+                    self._fail(rule, error)
+        pending = [rule for rule in self.loaded if id(rule) in parsed]
+        # Correlations may refer to correlations: compile those whose references are done.
+        while pending:
+            progressed = False
+            for rule in list(pending):
+                references = _references(parsed[id(rule)])
+                waiting = [r for r in references
+                           if r in names and names[r] in pending and names[r] is not rule]
+                if waiting:
+                    continue
+                pending.remove(rule)
+                progressed = True
+                compiled = self._compile_correlation(rule, parsed[id(rule)], names)
+                if compiled is not None:
+                    result.append(compiled)
+            if not progressed:
+                for rule in pending:
+                    self._fail(rule, RuleError("correlation rules refer to each other in a cycle",
+                                               location=rule.location, rule_id=rule.id))
+                break
+        return result
+
+    def _compile_correlation(
+        self, rule: LoadedRule, parsed: SigmaCorrelationRule, names: dict[str, LoadedRule]
+    ) -> tuple[LoadedRule, CompiledCorrelation, list[LoadedRule]] | None:
+        try:
+            self.backend.last_processing_pipeline.apply(parsed)
+        except PipelineError as error:
+            self._fail(rule, RuleError(error.message, location=rule.locate(error.message), rule_id=rule.id))
+            return None
+        except SigmaError as error:
+            self._fail(rule, rule.error_from_pysigma(error))
+            return None
+
+        def resolve(reference: str) -> object:
+            return names.get(reference, reference)
+
+        try:
+            compiled = CompiledCorrelation.build(parsed, rule.id, rule.title, resolve)
+        except CorrelationFeatureError as error:
+            self._fail(rule, _unsupported(rule, str(error), error.feature))
+            return None
+        referenced: list[LoadedRule] = []
+        for reference in compiled.references:
+            target = names.get(reference)
+            if target is None:
+                self._fail(rule, RuleError(
+                    f"correlation refers to rule {reference!r}, which is not among the rules loaded",
+                    location=rule.locate(f"'{reference}'"), rule_id=rule.id,
+                ))
+                return None
+            unusable = id(target) in self.failed or (
+                target.is_correlation and id(target) not in self.compiled_correlations
+            )
+            if unusable:
+                reason = self.failed.get(id(target), "it could not be compiled")
+                if id(target) in self.out_of_scope:
+                    self._skip(rule, f"refers to rule {reference!r}, {reason}")
+                else:
+                    self._fail(rule, RuleError(
+                        f"correlation refers to rule {reference!r}, which failed: {reason}",
+                        location=rule.locate(f"'{reference}'"), rule_id=rule.id,
+                    ))
+                return None
+            referenced.append(target)
+        self.compiled_correlations.add(id(rule))
+        return rule, compiled, referenced
+
+
+def _references(rule: SigmaCorrelationRule) -> list[str]:
+    """The rules a correlation refers to: its ``rules``, else those its condition names."""
+    if rule.rules:
+        return [reference.reference for reference in rule.rules]
+    condition = rule.condition
+    return list(condition.get_referenced_rules()) if hasattr(condition, "get_referenced_rules") else []
+
+
+def _unsupported(rule: LoadedRule, message: str, feature: str) -> UnsupportedFeatureError:
+    text = f"the matcher cannot evaluate this rule ({feature}): {message}"
+    return UnsupportedFeatureError(text, feature=feature, location=rule.locate(message), rule_id=rule.id)
