@@ -109,3 +109,67 @@ def test_unknown_target_is_a_usage_error() -> None:
     code, _, err = _run("verify", DISKSHADOW, "--target", "sysmom", *_events_arguments())
     assert code == 2
     assert "did you mean 'sysmon'?" in err
+
+
+CORRELATION_RULES = """\
+title: Many whoami
+name: many_whoami
+correlation:
+  type: event_count
+  rules: [whoami_run]
+  group-by: [User, Computer]
+  timespan: 5m
+  condition:
+    gte: 3
+---
+title: Whoami run
+name: whoami_run
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    Image|endswith: '\\whoami.exe'
+  condition: sel
+"""
+
+
+def _whoami_events(folder: Path) -> Path:
+    """Three whoami runs within 5 minutes on WS-1 (the correlation fires), two on WS-2."""
+    lines = []
+    for number, (host, seconds) in enumerate([("WS-1", 0), ("WS-1", 60), ("WS-1", 150), ("WS-2", 0),
+                                              ("WS-2", 540), ("WS-1", 1200)], start=1):
+        lines.append(json.dumps({
+            "EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "Computer": host,
+            "Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami", "User": "CORP\\alice",
+            "EventRecordID": number, "_time": str(1717401600 + seconds),
+        }))
+    path = folder / "whoami.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_correlations_agree_on_the_groups_that_fire(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(CORRELATION_RULES, encoding="utf-8")
+    events = list(EventReader().read([_whoami_events(tmp_path)]))
+    report = verify(load_rules([rules]), events, ("sysmon", "cim"))
+    outcome = {(p.rule_title, p.target): (p.status, p.matcher_matches, p.evaluator_matches) for p in report.pairs}
+    assert outcome == {
+        ("Many whoami", "sysmon"): (PairStatus.AGREE, 1, 1),
+        ("Many whoami", "cim"): (PairStatus.AGREE, 1, 1),
+        ("Whoami run", "sysmon"): (PairStatus.AGREE, 6, 6),
+        ("Whoami run", "cim"): (PairStatus.AGREE, 6, 6),
+    }
+
+
+def test_a_correlation_group_firing_on_one_side_is_a_disagreement(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(CORRELATION_RULES, encoding="utf-8")
+    macros = tmp_path / "macros.conf"
+    macros.write_text("[many_whoami_filter]\ndefinition = search NOT Computer=WS-1\n", encoding="utf-8")
+    code, out, _ = _run("verify", rules, "-t", "sysmon", "--macros", macros, "--json",
+                        "--events", _whoami_events(tmp_path))
+    assert code == 1
+    pair = next(p for p in json.loads(out)["pairs"] if p["rule_title"] == "Many whoami")
+    assert pair["status"] == "disagree"
+    assert pair["group_disagreements"] == [{"group": ["corp\\alice", "ws-1"], "matcher": "fires",
+                                            "evaluator": "silent"}]

@@ -352,10 +352,15 @@ def _judge_correlation(pair: PairResult, matcher_groups: set[tuple[str, ...]] | 
     names = result_group_fields(search)
     spl_groups = {tuple(_folded_text(row.get(name, "")) for name in names) for row in evaluation.results}
     pair.matcher_matches, pair.evaluator_matches = len(matcher_groups), len(spl_groups)
-    for group in sorted(matcher_groups ^ spl_groups):
-        pair.group_disagreements.append(GroupDisagreement(group, group in matcher_groups, group in spl_groups))
     for index, reason in evaluation.undecided.items():
         pair.undecided[location_of(records.events[index])] = f"evaluator: {reason}"
+    if pair.undecided:
+        # Events left out of the stream change every window they were in, so no group's
+        # verdict is settled.
+        pair.status = PairStatus.UNDECIDED
+        return
+    for group in sorted(matcher_groups ^ spl_groups):
+        pair.group_disagreements.append(GroupDisagreement(group, group in matcher_groups, group in spl_groups))
     if pair.group_disagreements:
         pair.status = PairStatus.DISAGREE
     elif pair.undecided:
