@@ -173,3 +173,16 @@ def test_a_correlation_group_firing_on_one_side_is_a_disagreement(tmp_path: Path
     assert pair["status"] == "disagree"
     assert pair["group_disagreements"] == [{"group": ["corp\\alice", "ws-1"], "matcher": "fires",
                                             "evaluator": "silent"}]
+
+
+def test_text_output_names_the_group(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(CORRELATION_RULES, encoding="utf-8")
+    macros = tmp_path / "macros.conf"
+    macros.write_text("[many_whoami_filter]\ndefinition = search NOT Computer=WS-1\n", encoding="utf-8")
+    code, out, _ = _run("verify", rules, "-t", "sysmon", "--macros", macros, "--events", _whoami_events(tmp_path))
+    assert code == 1
+    assert out.splitlines()[:2] == [
+        "disagree: Many whoami [sysmon]: 1 group(s) fire on one side only (matcher 1 group(s), SPL 0)",
+        "  group corp\\alice, ws-1: matcher fires, SPL silent",
+    ]

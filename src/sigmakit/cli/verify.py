@@ -81,6 +81,9 @@ def _print_text(report: VerifyReport, limit: int) -> None:
                        f"SPL {disagreement.evaluator.value}")
         if len(pair.disagreements) > limit:
             click.echo(f"  ... and {len(pair.disagreements) - limit} more (see --json)")
+        for group in pair.group_disagreements[:limit]:
+            click.echo(f"  group {', '.join(group.group)}: matcher {'fires' if group.matcher else 'silent'}, "
+                       f"SPL {'fires' if group.evaluator else 'silent'}")
         for location, reason in list(pair.undecided.items())[:limit]:
             click.echo(f"  {location}: undecided ({reason})")
     totals = report.totals()
@@ -96,6 +99,9 @@ def _print_text(report: VerifyReport, limit: int) -> None:
 
 def _headline(pair: PairResult) -> str:
     label = f"{pair.status.value}: {pair.name} [{pair.target}]"
+    if pair.status is PairStatus.DISAGREE and pair.group_disagreements:
+        return (f"{label}: {len(pair.group_disagreements)} group(s) fire on one side only "
+                f"(matcher {pair.matcher_matches} group(s), SPL {pair.evaluator_matches})")
     if pair.status is PairStatus.DISAGREE:
         return (f"{label}: {len(pair.disagreements)} event(s) judged differently "
                 f"(matcher {pair.matcher_matches} match(es), SPL {pair.evaluator_matches})")
