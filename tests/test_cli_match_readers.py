@@ -26,7 +26,7 @@ def test_every_format_in_a_folder_with_detection_and_a_per_rule_summary() -> Non
     lines = result.stderr.splitlines()
     assert lines[-2] == (f"      7 hit(s)  Windows Diskshadow Proxy Execution  [{DISKSHADOW}] "
                          "(crowdstrike 2, security_4688 2, sysmon 3)")
-    assert lines[-1] == ("19 event(s) from 7 file(s) (0 unreadable), source auto (crowdstrike 3, "
+    assert lines[-1] == ("19 event(s) from 7 file(s), 0 unreadable record(s) skipped; source auto (crowdstrike 3, "
                          "security_4688 8, sysmon 8); 1 rule(s) compiled, 0 failed, 0 skipped; 7 hit(s), "
                          "0 correlation hit(s)")
     assert "reading:" not in result.stderr  # no progress line when stderr is not a terminal
@@ -40,13 +40,17 @@ def test_cim_records_and_json_hits_carry_the_evtx_event_record_id() -> None:
     assert (hit["source"], hit["file"], hit["line"], hit["record_id"]) == ("cim", str(evtx), 1, 155520909)
     assert hit["event"]["Processes.process"] == "diskshadow.exe  /s shadow.txt"
     assert hit["event"]["Processes.dest"] == "rootdc1.offsec.lan"
-    assert "4 event(s) from 1 file(s) (0 unreadable), source cim (cim 4);" in result.stderr
+    assert "4 event(s) from 1 file(s), 0 unreadable record(s) skipped; source cim (cim 4);" in result.stderr
 
 
-def test_unreadable_records_are_reported_with_file_and_line_and_fail(tmp_path: Path) -> None:
+def test_unreadable_records_are_reported_with_file_and_line_and_fail_only_when_strict(tmp_path: Path) -> None:
     broken = tmp_path / "broken.xml"
     broken.write_text((EVENTS / "sysmon_positives.xml").read_text() + "<Event oops\n")
     result = run(DISKSHADOW, "-e", broken)
-    assert result.exit_code == 1
+    assert result.exit_code == 0
     assert len(result.stdout.splitlines()) == 3
     assert f"error: {broken}:4: invalid XML" in result.stderr
+    assert ", 1 unreadable record(s) skipped;" in result.stderr
+    strict = run(DISKSHADOW, "-e", broken, "--strict")
+    assert strict.exit_code == 1
+    assert strict.stdout == result.stdout

@@ -54,7 +54,7 @@ def test_hits_to_stdout_summary_to_stderr(tmp_path: Path) -> None:
     ]
     assert result.stderr.splitlines() == [
         f"      2 hit(s)  Whoami  [{rule}]",
-        "3 event(s) from 1 file(s) (0 unreadable), source auto (sigma 3); 1 rule(s) compiled, 0 failed, "
+        "3 event(s) from 1 file(s), 0 unreadable record(s) skipped; source auto (sigma 3); 1 rule(s) compiled, 0 failed, "
         "0 skipped; 2 hit(s), 0 correlation hit(s)",
     ]
 
@@ -147,14 +147,15 @@ def test_bad_placeholders_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_unreadable_event_lines_are_reported_and_skipped(tmp_path: Path) -> None:
     events = write(tmp_path, "events.jsonl", '{"CommandLine": "whoami"}\nnot json\n\n[1, 2]\n{"CommandLine": "whoami"}\n')
     result = run(write(tmp_path, "whoami.yml", RULE), "-e", events)
-    assert result.exit_code == 1
+    assert result.exit_code == 0
+    assert run(write(tmp_path, "whoami.yml", RULE), "-e", events, "--strict").exit_code == 1
     assert result.stdout.splitlines() == [
         f"{events}:1: Whoami (00000000-0000-0000-0000-000000000001) [sel]",
         f"{events}:5: Whoami (00000000-0000-0000-0000-000000000001) [sel]",
     ]
     assert f"error: {events}:2: invalid JSON: invalid literal" in result.stderr
     assert f"error: {events}:4: a JSON event must be an object, not list" in result.stderr
-    assert "2 event(s) from 1 file(s) (2 unreadable)" in result.stderr
+    assert "2 event(s) from 1 file(s), 2 unreadable record(s) skipped;" in result.stderr
 
 
 def test_several_event_files_and_stdin(tmp_path: Path) -> None:

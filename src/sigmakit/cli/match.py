@@ -38,11 +38,14 @@ STDIN = "-"
               help="Exit 1 when any rule matched (for tests that expect silence).")
 @click.option("--placeholders", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
               help="YAML map of placeholder names to values, for rules using the expand modifier.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when any event record could not be read (they are always skipped, "
+                   "counted and reported).")
 @click.option("--time-field", metavar="FIELD",
               help="Field holding the event time, for correlations (default: the first present of "
                    "_time, @timestamp, timestamp, UtcTime, TimeCreated, SystemTime).")
 def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as_json: bool,
-          fail_on_match: bool, placeholders: Path | None, time_field: str | None) -> None:
+          fail_on_match: bool, placeholders: Path | None, strict: bool, time_field: str | None) -> None:
     """Match the Sigma rules in PATHS (files or folders) against events.
 
     Each event is matched through the pipeline of its data source, as the SPL for that
@@ -51,8 +54,9 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     and a summary per rule go to standard error.
 
     Exit status: 0 whether or not anything matched (1 with --fail-on-match when something
-    did); 1 when a rule could not be compiled or an event could not be read (everything
-    else still runs); 2 on usage errors.
+    did); 1 when a rule could not be compiled or evaluated, or, with --strict, when an event
+    record could not be read (unreadable records are always skipped, counted and reported;
+    everything else still runs); 2 on usage errors.
     """
     try:
         values = load_placeholders(placeholders) if placeholders else None
@@ -76,7 +80,8 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
         _print(correlation_hit, as_json)
         matched += 1
     failed = _report(rules, matcher, log, source)
-    sys.exit(EXIT_FAILURE if failed or (fail_on_match and matched) else EXIT_OK)
+    unreadable = strict and log.problem_count > 0
+    sys.exit(EXIT_FAILURE if failed or unreadable or (fail_on_match and matched) else EXIT_OK)
 
 
 def _read(paths: Iterable[str], source: str, log: ReadLog) -> Iterator[Event]:
@@ -139,11 +144,11 @@ def _report(rules: RuleSet, matcher: SourceMatcher, log: ReadLog, source: str) -
     hits = sum(count for state in states
                for rule, count in zip(state.matcher.rules, state.session.hits) if rule.reports)
     correlation_hits = sum(sum(state.session.correlation_hits) for state in states)
-    info(f"{log.event_count} event(s) from {log.files} file(s) ({log.problem_count} unreadable), "
+    info(f"{log.event_count} event(s) from {log.files} file(s), {log.problem_count} unreadable record(s) skipped; "
          f"source {source}{detected}; {len(compiled) + len(compiled_correlations)} rule(s) compiled, "
          f"{len(failed) + len(rules.errors)} failed, {len(skipped)} skipped; "
          f"{hits} hit(s), {correlation_hits} correlation hit(s)")
-    return bool(rules.errors or failed or log.problem_count or matcher.event_errors)
+    return bool(rules.errors or failed or matcher.event_errors)
 
 
 def _summary(matcher: SourceMatcher) -> None:

@@ -9,6 +9,7 @@ same fields. A record's position is its record number in the file; its EventReco
 from __future__ import annotations
 
 import re
+import struct
 from pathlib import Path
 from typing import Final, Iterator
 
@@ -29,9 +30,31 @@ def compact_xml(xml: str) -> str:
     return _INDENT.sub("><", text)
 
 
+_FILE_HEADER_BYTES: Final = 4096
+_CHUNK_BYTES: Final = 65536
+_CHUNK_COUNT_OFFSET: Final = 42  # uint16, little-endian, in the file header
+
+
+def missing_chunks(path: Path) -> tuple[int, int] | None:
+    """(chunks present, chunks announced) when the file is shorter than its header says.
+
+    pyevtx-rs silently stops at a cut-off chunk, so a truncated copy of a log would look
+    like a log with fewer events; the header's chunk count tells the two apart.
+    """
+    with open(path, "rb") as stream:
+        header = stream.read(_FILE_HEADER_BYTES)
+    if len(header) < _CHUNK_COUNT_OFFSET + 2:
+        return (0, 1)
+    announced = struct.unpack_from("<H", header, _CHUNK_COUNT_OFFSET)[0]
+    size = path.stat().st_size
+    present = max(0, size - _FILE_HEADER_BYTES) // _CHUNK_BYTES
+    return (present, announced) if present < announced else None
+
+
 def evtx_records(path: Path) -> Iterator[XmlRecord]:
     """Every record of an .evtx file; a damaged record is given with its error.
 
+    A file cut short (fewer chunks than its header announces) ends with an error record.
     Raises OSError when the file cannot be opened as an .evtx file at all.
     """
     try:
@@ -44,6 +67,12 @@ def evtx_records(path: Path) -> Iterator[XmlRecord]:
         try:
             record = next(records)
         except StopIteration:
+            truncated = missing_chunks(path)
+            if truncated is not None:
+                present, announced = truncated
+                yield XmlRecord("", number + 1, error=(
+                    f"truncated .evtx: its header announces {announced} chunk(s) of records, the file "
+                    f"holds {present} complete; the records of the missing part are lost"))
             return
         except (RuntimeError, ValueError, OSError) as error:
             # pyevtx-rs reports a damaged record (or chunk) here and goes on with the next.

@@ -112,7 +112,9 @@ def sniff_format(stream: BinaryIO) -> Format | None:
     first = _first_line(stream)
     stream.seek(0)
     if start == b"<":
-        lines = first.startswith(b"<Event") and first.endswith(b"</Event>")
+        # One whole event on the first line means XmlWinEventLog lines, even when that line
+        # carries a declaration or a DOCTYPE (which the line's own parse then refuses).
+        lines = first.endswith(b"</Event>") and first.startswith((b"<Event", b"<?xml", b"<!DOCTYPE"))
         return Format.XML_LINES if lines else Format.XML_DOCUMENT
     lines = first.startswith(b"{") and first.endswith(b"}") and len(first) > 1
     return Format.JSON_LINES if lines else Format.JSON_STREAM

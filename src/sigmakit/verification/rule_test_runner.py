@@ -10,11 +10,12 @@ the rule could be evaluated on all of them.
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Final, Any, Iterable, Iterator
 
 from sigmakit.errors import Location, RuleTestError, SigmakitError, UsageError
 from sigmakit.events import Event, EventReader, ReadLog
@@ -163,8 +164,26 @@ class RuleTestReport:
                 if not result.passed:
                     ElementTree.SubElement(case, "failure", message=result.message()).text = (
                         f"{result.case.location}: {result.message()}")
+        _make_xml_safe(root)
         ElementTree.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+
+
+# Characters XML 1.0 cannot carry at all, not even escaped (control characters, lone
+# surrogates, U+FFFE/U+FFFF). Rule titles, test names and event values may hold them.
+_NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """*text* with every character XML cannot carry shown as a visible escape (\\x1b)."""
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _make_xml_safe(root: ElementTree.Element) -> None:
+    for element in root.iter():
+        element.attrib = {key: _xml_text(value) for key, value in element.attrib.items()}
+        if element.text:
+            element.text = _xml_text(element.text)
 
 
 class RuleTestRunner:
