@@ -28,7 +28,7 @@ from sigmakit.matching.regex import RegexTimeout
 from sigmakit.output.app import AppBuild, plan_app
 from sigmakit.pipelines import TARGETS, data_source
 from sigmakit.rules import LoadedRule, RuleSet
-from sigmakit.verification.spl import CompiledSearch, MacroSet, SplError, Verdict, compile_spl
+from sigmakit.verification.spl import CompiledSearch, Evaluation, MacroSet, SplError, Verdict, compile_spl
 from sigmakit.verification.spl.commands import RenameCommand, StatsCommand
 from sigmakit.verification.spl.runner import renamed
 from sigmakit.verification.spl import CannotEvaluate as SplCannotEvaluate
@@ -269,24 +269,34 @@ def _rule_key(error: Any) -> tuple[str, str | None]:
     return (str(location.path) if location and location.path else "", getattr(error, "rule_id", None))
 
 
-def _judge(pair: PairResult, rule: CompiledRule, records: TargetRecords, views: list[EventView],
-           macros: MacroSet) -> None:
-    """Fill *pair* with both sides' verdicts on *records*."""
+def _evaluate(pair: PairResult, records: TargetRecords, macros: MacroSet
+              ) -> tuple[CompiledSearch, Evaluation] | None:
+    """The pair's search run over *records*; None (and the pair's status set) without verdicts."""
     assert pair.search is not None
     try:
         search = compile_spl(pair.search, macros)
     except SplCannotEvaluate as error:
         pair.status, pair.reason = PairStatus.CANNOT_EVALUATE, str(error)
-        return
+        return None
     except SplError as error:
         pair.status, pair.reason = PairStatus.INVALID, str(error)
-        return
+        return None
     evaluation = search.run(records.fields, records.data_model)
     if evaluation.status is not EvaluationStatus.EVALUATED:
         pair.status = (PairStatus.CANNOT_EVALUATE if evaluation.status is EvaluationStatus.CANNOT_EVALUATE
                        else PairStatus.INVALID)
         pair.reason = evaluation.reason
+        return None
+    return search, evaluation
+
+
+def _judge(pair: PairResult, rule: CompiledRule, records: TargetRecords, views: list[EventView],
+           macros: MacroSet) -> None:
+    """Fill *pair* with both sides' verdicts on *records*."""
+    evaluated = _evaluate(pair, records, macros)
+    if evaluated is None:
         return
+    search, evaluation = evaluated
     matched, timed_out = _matcher_verdicts(rule, views)
     pair.matcher_matches = len(matched)
     pair.evaluator_matches = len(evaluation.matched)
@@ -330,25 +340,14 @@ def _folded_text(value: Any) -> str:
 def _judge_correlation(pair: PairResult, matcher_groups: set[tuple[str, ...]] | None, records: TargetRecords,
                        macros: MacroSet) -> None:
     """A correlation agrees when both sides fire for the same groups (group-by values)."""
-    assert pair.search is not None
     if matcher_groups is None:
         pair.status = PairStatus.CANNOT_EVALUATE
         pair.reason = "the matcher reports no hits for this correlation (not compiled, or generate: false above it)"
         return
-    try:
-        search = compile_spl(pair.search, macros)
-    except SplCannotEvaluate as error:
-        pair.status, pair.reason = PairStatus.CANNOT_EVALUATE, str(error)
+    evaluated = _evaluate(pair, records, macros)
+    if evaluated is None:
         return
-    except SplError as error:
-        pair.status, pair.reason = PairStatus.INVALID, str(error)
-        return
-    evaluation = search.run(records.fields, records.data_model)
-    if evaluation.status is not EvaluationStatus.EVALUATED:
-        pair.status = (PairStatus.CANNOT_EVALUATE if evaluation.status is EvaluationStatus.CANNOT_EVALUATE
-                       else PairStatus.INVALID)
-        pair.reason = evaluation.reason
-        return
+    search, evaluation = evaluated
     names = result_group_fields(search)
     spl_groups = {tuple(_folded_text(row.get(name, "")) for name in names) for row in evaluation.results}
     pair.matcher_matches, pair.evaluator_matches = len(matcher_groups), len(spl_groups)

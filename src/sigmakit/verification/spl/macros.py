@@ -24,6 +24,7 @@ from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
 from sigmakit.errors import Location, SigmakitError
 from sigmakit.verification.spl.errors import CannotEvaluate, SplSyntaxError
+from sigmakit.verification.spl.text import skip_quoted, unquoted
 
 MAX_DEPTH: Final = 32
 _STANZA: Final = re.compile(r"^(?P<name>[^()\s]+)(?:\((?P<count>\d+)\))?$")
@@ -180,7 +181,7 @@ def expand_macros(text: str, macros: Mapping[tuple[str, int], Macro], depth: int
     while index < len(text):
         char = text[index]
         if char == '"':
-            end = _quoted_end(text, index)
+            end = skip_quoted(text, index)
             out.append(text[index:end])
             index = end
             continue
@@ -201,24 +202,12 @@ def expand_macros(text: str, macros: Mapping[tuple[str, int], Macro], depth: int
     return "".join(out)
 
 
-def _quoted_end(text: str, start: int) -> int:
-    index = start + 1
-    while index < len(text):
-        if text[index] == "\\":
-            index += 2
-            continue
-        if text[index] == '"':
-            return index + 1
-        index += 1
-    raise SplSyntaxError("unterminated quoted string", start)
-
-
 def _expand_call(call: str, macros: Mapping[tuple[str, int], Macro], offset: int) -> str:
     call = call.strip()
     name, arguments = call, []
     if call.endswith(")") and "(" in call:
         name = call[:call.index("(")].strip()
-        arguments = split_arguments(call[call.index("(") + 1:-1], offset)
+        arguments = split_arguments(call[call.index("(") + 1:-1])
     macro = macros.get((name, len(arguments)))
     if macro is None:
         known = sorted(f"{n}({c})" if c else n for n, c in macros if n == name)
@@ -231,19 +220,14 @@ def _expand_call(call: str, macros: Mapping[tuple[str, int], Macro], offset: int
     return macro.apply(arguments)
 
 
-def split_arguments(text: str, offset: int = 0) -> list[str]:
+def split_arguments(text: str) -> list[str]:
     """Macro arguments: split at commas outside quotes and parentheses, trimmed."""
     if not text.strip():
         return []
     arguments: list[str] = []
     depth = 0
     start = 0
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char == '"':
-            index = _quoted_end(text, index)
-            continue
+    for index, char in unquoted(text):
         if char == "(":
             depth += 1
         elif char == ")":
@@ -251,6 +235,5 @@ def split_arguments(text: str, offset: int = 0) -> list[str]:
         elif char == "," and depth == 0:
             arguments.append(text[start:index].strip())
             start = index + 1
-        index += 1
     arguments.append(text[start:].strip())
     return arguments

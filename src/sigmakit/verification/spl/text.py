@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Iterator
 
 from sigmakit.verification.spl.errors import SplSyntaxError
 
@@ -71,12 +71,9 @@ class Segment:
                    offset + found.end())
 
 
-def split_pipeline(text: str) -> list[Segment]:
-    """Split a search at its top-level pipes (not inside quotes or brackets, not escaped)."""
-    segments: list[Segment] = []
-    start = 0
+def unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """(index, character) for each character outside double quotes and not backslash-escaped."""
     index = 0
-    depth = 0
     while index < len(text):
         char = text[index]
         if char == '"':
@@ -85,6 +82,16 @@ def split_pipeline(text: str) -> list[Segment]:
         if char == "\\":
             index += 2
             continue
+        yield index, char
+        index += 1
+
+
+def split_pipeline(text: str) -> list[Segment]:
+    """Split a search at its top-level pipes (not inside quotes or brackets, not escaped)."""
+    segments: list[Segment] = []
+    start = 0
+    depth = 0
+    for index, char in unquoted(text):
         if char == "[":
             depth += 1
         elif char == "]":
@@ -94,7 +101,6 @@ def split_pipeline(text: str) -> list[Segment]:
         elif char == "|" and depth == 0:
             segments.append(Segment.of(text[start:index], start))
             start = index + 1
-        index += 1
     if depth:
         raise SplSyntaxError("'[' without ']'", len(text))
     segments.append(Segment.of(text[start:], start))
@@ -104,17 +110,9 @@ def split_pipeline(text: str) -> list[Segment]:
 def subsearches(text: str, base: int = 0) -> list[tuple[str, int]]:
     """The ``[...]`` groups of *text* (outside quotes): their inner text and its offset."""
     groups: list[tuple[str, int]] = []
-    index = 0
     depth = 0
     start = 0
-    while index < len(text):
-        char = text[index]
-        if char == '"':
-            index = skip_quoted(text, index)
-            continue
-        if char == "\\":
-            index += 2
-            continue
+    for index, char in unquoted(text):
         if char == "[":
             if depth == 0:
                 start = index + 1
@@ -123,5 +121,4 @@ def subsearches(text: str, base: int = 0) -> list[tuple[str, int]]:
             depth -= 1
             if depth == 0:
                 groups.append((text[start:index], base + start))
-        index += 1
     return groups
