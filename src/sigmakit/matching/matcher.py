@@ -56,7 +56,7 @@ from sigmakit.matching.placeholders import placeholder_pipeline
 from sigmakit.matching.regex import RegexTimeout
 from sigmakit.matching.timestamps import event_time
 from sigmakit.matching.view import EventView
-from sigmakit.pipelines import check_target, load_pipeline
+from sigmakit.pipelines import check_target, data_source, load_pipeline
 from sigmakit.rules import LoadedRule, RuleSet, load_rule_text, load_rules, merge_conditions
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,8 @@ class CompiledRule:
         return self.detection.literals
 
     def matches(self, event: Event | Mapping[str, Any] | EventView) -> bool:
+        """Whether the rule matches *event*'s fields as given (Matcher.fields_of hides a data
+        source's stand-ins for missing values; Matcher.match and sessions do that for you)."""
         return self.detection.predicate(_view(event))
 
     def selections_matched(self, view: EventView) -> tuple[str, ...]:
@@ -169,6 +171,17 @@ class Matcher:
     # The same for each correlation. Inner correlations come before those that refer to
     # them, so list order is evaluation order.
     _correlation_feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
+    # Field -> text the data source stores instead of a missing value (the CIM data
+    # model's "unknown"): the rules see such a field as missing, as the SPL does.
+    stand_ins: Mapping[str, str] = field(default_factory=dict)
+
+    def fields_of(self, event: Event | Mapping[str, Any]) -> Mapping[str, Any]:
+        """The event's fields as the rules read them (stand-ins for missing values hidden)."""
+        fields = event.fields if isinstance(event, Event) else event
+        if not self.stand_ins:
+            return fields
+        hidden = {name for name, text in self.stand_ins.items() if fields.get(name) == text}
+        return {k: v for k, v in fields.items() if k not in hidden} if hidden else fields
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -257,7 +270,7 @@ class MatchSession:
         first = self.events + 1
         events = [_as_event(item, first + offset) for offset, item in enumerate(block)]
         self.events += len(events)
-        views = [EventView(event.fields) for event in events]
+        views = [EventView(self.matcher.fields_of(event)) for event in events]
         found: list[tuple[int, int]] = []  # (event position, rule index)
         for index, predicate in self._predicates:
             for position, view in enumerate(views):
@@ -373,6 +386,7 @@ class _Builder:
             compiled.reports = reports
         return Matcher(
             source=self.source,
+            stand_ins=data_source(self.source).stand_ins if self.source != SIGMA_SOURCE else {},
             rules=tuple(dataclasses.replace(rule, reports=emit) for rule, emit in zip(rules, emits)),
             correlations=tuple(c[1] for c in correlations),
             errors=self.errors,

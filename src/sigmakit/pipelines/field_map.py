@@ -33,7 +33,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConfigurationError
 from sigma.processing.transformations.base import PreprocessingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaExpansion, SigmaFieldReference, SigmaString, SigmaType
+from sigma.types import SigmaExpansion, SigmaFieldReference, SigmaNull, SigmaString, SigmaType
 
 from sigmakit.errors import RefusedError
 from sigmakit.pipelines import notes
@@ -180,6 +180,20 @@ class FieldMapTransformation(PreprocessingTransformation):
         ]
         return self._build(item, Group(item.value_linking, converted))  # type: ignore[arg-type]
 
+    def _stand_in_fields(self) -> frozenset[str]:
+        """Fields where the source stores a stand-in for missing and empty values alike."""
+        settings = {} if self._pipeline is None else self._pipeline.vars.get("sigmakit", {})
+        missing = settings.get("missing_values") or {}
+        return frozenset(missing.get("stored_fields") or ())
+
+    def _empty_as_missing(self, converted: Converted) -> Converted:
+        """An empty-string test on a field whose empty values the source stores as missing
+        (the CIM data model's "unknown") is a test for a missing value: ``''`` becomes null."""
+        if (isinstance(converted, Term) and isinstance(converted.value, SigmaString)
+                and not converted.value.s and converted.field in self._stand_in_fields()):
+            return Term(converted.field, SigmaNull())
+        return converted
+
     def _null_field(self, mappings: tuple[FieldMapping, ...]) -> str | None:
         renames = [m.field for m in mappings if m.converter in ("rename", "lowercase") and m.field]
         return renames[-1] if renames else None
@@ -200,7 +214,7 @@ class FieldMapTransformation(PreprocessingTransformation):
             )
             result = CONVERTERS[mapping.converter](value, context)
             if result is not None:
-                return result
+                return self._empty_as_missing(result)
         fields = ", ".join(f for m in mappings for f in m.target_fields) or "none"
         return _Unavailable(
             f"{sigma_field} value {_describe(value)} cannot be expressed with the fields of {self.source} ({fields})"

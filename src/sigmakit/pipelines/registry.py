@@ -102,6 +102,17 @@ class DataSource:
     result_fields: tuple[ResultField, ...] = ()
 
     @property
+    def stand_ins(self) -> dict[str, str]:
+        """Field -> the text this source stores in it instead of a missing value.
+
+        From the ``missing_values`` block of the pipeline's settings (the CIM data model
+        keeps ``unknown`` in its calculated fields); empty for raw event sources.
+        """
+        missing = self.settings.get("missing_values") or {}
+        stored_as = missing.get("stored_as")
+        return {name: str(stored_as) for name in missing.get("stored_fields") or ()} if stored_as else {}
+
+    @property
     def data_model(self) -> str | None:
         return self.settings.get("data_model")
 

@@ -239,7 +239,7 @@ def verify(
         matcher = Matcher.compile(rules, target)
         compiled = {id(rule.loaded): rule for rule in matcher.rules}
         failures = {_rule_key(error): error for error in matcher.errors}
-        views = [EventView(fields) for fields in records.fields]
+        views = [EventView(matcher.fields_of(fields)) for fields in records.fields]
         target_searches = [s for s in build.searches if s.result.target == target]
         fired = _matcher_correlation_groups(matcher, records) if any(
             s.rule.is_correlation for s in target_searches) else {}
