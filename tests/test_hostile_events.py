@@ -172,3 +172,10 @@ def test_any_text_is_read_to_the_end_without_raising(text: str) -> None:
         signal.signal(signal.SIGALRM, previous)
     assert all(event.file == "fuzz" and event.line >= 1 for event in events)
     assert all(problem.file == "fuzz" for problem in log.problems)
+
+
+def test_flat_sysmon_json_takes_its_time_from_utctime() -> None:
+    log = ReadLog()
+    text = json.dumps({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "UtcTime": "2024-06-03 08:00:01.337"})
+    (event,) = EventReader(AUTO, log).read_text(text + "\n", "flat.jsonl")
+    assert event.fields["_time"] == "1717401601.337000"

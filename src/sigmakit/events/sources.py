@@ -40,6 +40,8 @@ WINDOWS_SOURCE_PREFIX: Final = "XmlWinEventLog:"
 WINDOWS_SOURCETYPE: Final = "XmlWinEventLog"
 WINDOWS_HOST_FIELD: Final = "Computer"
 WINDOWS_TIME_FIELD: Final = "TimeCreated_SystemTime"
+# Sysmon's own event time (UTC), for Windows events exported without their System block.
+SYSMON_TIME_FIELD: Final = "UtcTime"
 WINDOWS_EVENT_ID_FIELD: Final = "EventID"
 # Splunk's sourcetype for JSON it does not otherwise know; source is the file's path.
 GENERIC_JSON_SOURCETYPE: Final = "_json"
@@ -143,7 +145,7 @@ class SourceCatalog:
         elif settings.event_code_field:  # a Windows source, read from an event without Channel
             _set_if(fields, settings.event_code_field, fields.get(WINDOWS_EVENT_ID_FIELD))
             _set_if(fields, "host", fields.get(WINDOWS_HOST_FIELD))
-            _set_if(fields, "_time", epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601"))
+            _set_if(fields, "_time", _windows_time(fields))
 
     def _windows_fields(self, fields: MutableMapping[str, Any], detected: str | None) -> None:
         settings = data_source(detected) if detected else None
@@ -152,7 +154,12 @@ class SourceCatalog:
         code_field = (settings.event_code_field if settings else None) or "EventCode"
         fields.setdefault(code_field, fields[WINDOWS_EVENT_ID_FIELD])
         _set_if(fields, "host", fields.get(WINDOWS_HOST_FIELD))
-        _set_if(fields, "_time", epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601"))
+        _set_if(fields, "_time", _windows_time(fields))
+
+
+def _windows_time(fields: MutableMapping[str, Any]) -> str | None:
+    """_time of a Windows event: its TimeCreated, else Sysmon's UtcTime."""
+    return epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601") or epoch_text(fields.get(SYSMON_TIME_FIELD), "iso8601")
 
 
 @functools.lru_cache(maxsize=1)
