@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sigmakit import __version__
+from sigmakit._version import __version__
 from sigmakit.cli.common import configure_logging
 from sigmakit.cli.build import build
 from sigmakit.cli.check import check

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Final, Iterable, Sequence
 from urllib.parse import quote
 
-from sigmakit import __version__
+from sigmakit._version import __version__
 from sigmakit.conversion import ConversionResult, Converter, Status
 from sigmakit.errors import Location, OutputError, RefusedError, UsageError
 from sigmakit.output.conf import ConfFile, Stanza, check_value, read_conf, single_line, write_conf

@@ -227,6 +227,11 @@ class RuleTestRunner:
                 report.results.append(run_case(rule, case))
 
 
+def run_rule_tests(paths: Iterable[str | Path]) -> RuleTestReport:
+    """Run the rule tests beside every rule under *paths* (the library form of ``sigmakit test``)."""
+    return RuleTestRunner().run(paths)
+
+
 def _rule_files(paths: Iterable[str | Path]) -> list[Path]:
     """Rule files under *paths*; a test file named directly stands for its rule file."""
     found: list[Path] = []
