@@ -280,4 +280,48 @@ def _describe(value: SigmaType) -> str:
     return repr(str(value))
 
 
-__all__ = ["FieldMapTransformation", "FieldMapping", "parse_field_mappings", "ConditionAND"]
+@dataclass
+class KnownFieldsTransformation(PreprocessingTransformation):
+    """Treat a field the data source never has as unavailable, though no name changes.
+
+    Sysmon's field names are Sigma's own, so its pipeline maps nothing; a misspelled or
+    foreign field (``ParentImagee``, ``GrandParentImage``) would still be searched, and
+    under ``not`` silently widen the search. This step marks such tests unavailable and
+    lets the field policy drop or refuse them. The known names are read from the
+    pipeline's ``vars.sigmakit`` lists named in ``fields_from``.
+    """
+
+    fields_from: list[str]
+    source: str = "the data source"
+
+    def known_fields(self) -> frozenset[str]:
+        settings = {} if self._pipeline is None else self._pipeline.vars.get("sigmakit", {})
+        missing = [name for name in self.fields_from if name not in settings]
+        if missing:
+            raise SigmaConfigurationError(f"sigmakit_known_fields: no field list {missing} in vars.sigmakit")
+        return frozenset(name for key in self.fields_from for name in settings[key])
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        super().apply(rule)
+        if not isinstance(rule, SigmaRule):
+            return
+        known = self.known_fields()
+        for detection in rule.detection.detections.values():
+            self._mark(detection, known)
+        resolve_unavailable(rule, self.source)
+
+    def _mark(self, detection: SigmaDetection, known: frozenset[str]) -> None:
+        for index, item in enumerate(detection.detection_items):
+            if isinstance(item, SigmaDetection):
+                self._mark(item, known)
+            elif isinstance(item, UnavailableDetectionItem) or item.field is None:
+                continue
+            elif item.field not in known:
+                detection.detection_items[index] = UnavailableDetectionItem.mark(
+                    item, f"{item.field} is not a field of {self.source}")
+            elif any(isinstance(v, SigmaFieldReference) and v.field not in known for v in item.value):
+                detection.detection_items[index] = UnavailableDetectionItem.mark(
+                    item, f"{item.field}|fieldref names a field that is not in {self.source}")
+
+
+__all__ = ["FieldMapTransformation", "FieldMapping", "KnownFieldsTransformation", "parse_field_mappings", "ConditionAND"]

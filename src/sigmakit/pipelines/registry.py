@@ -19,7 +19,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 from sigma.processing.transformations import transformations as pysigma_transformations
 
 from sigmakit.errors import UsageError
-from sigmakit.pipelines.field_map import FieldMapping, FieldMapTransformation
+from sigmakit.pipelines.field_map import FieldMapping, FieldMapTransformation, KnownFieldsTransformation
 from sigmakit.pipelines.result_fields import ResultField, parse_result_fields
 from sigmakit.pipelines.source import BaseSearchTransformation, ScopeTransformation
 
@@ -29,6 +29,7 @@ SIGMAKIT_TRANSFORMATIONS: Final = {
     "sigmakit_scope": ScopeTransformation,
     "sigmakit_field_map": FieldMapTransformation,
     "sigmakit_base_search": BaseSearchTransformation,
+    "sigmakit_known_fields": KnownFieldsTransformation,
 }
 
 
