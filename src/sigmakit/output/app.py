@@ -164,13 +164,19 @@ def default_meta(header: tuple[str, ...]) -> ConfFile:
     return ConfFile("metadata/default.meta", (*shared, *private), header)
 
 
-def archive_bytes(folder: Path, app_name: str) -> bytes:
-    """A reproducible ``.tar.gz`` of *folder* with top-level folder *app_name*."""
+def archive_bytes(folder: Path, app_name: str, exclude: Iterable[str] = ()) -> bytes:
+    """A reproducible ``.tar.gz`` of *folder* with top-level folder *app_name*.
+
+    Paths in *exclude* (relative, with what is below them) stay out of the archive.
+    """
+    skipped = tuple(exclude)
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:
         with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for path in [folder, *sorted(folder.rglob("*"))]:
                 relative = path.relative_to(folder).as_posix()
+                if any(relative == s or relative.startswith(s + "/") for s in skipped):
+                    continue
                 info = tarfile.TarInfo(app_name if path == folder else f"{app_name}/{relative}")
                 info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
                 if path.is_dir():
@@ -193,6 +199,22 @@ def _verify_written(build: AppBuild, folder: Path) -> None:
             f"holds {len(names)} correlation searches, but {len(build.searches)} rule/target pairs were built",
             location=Location.of(path),
         )
+
+
+# What Splunk writes into an installed app when users tune it in Splunk Web (a filter
+# macro, a schedule): sigmakit rebuilds default/ and keeps these across builds.
+LOCAL_SETTINGS: Final = ("local", "metadata/local.meta")
+
+
+def _keep_local_settings(final: Path, staging: Path) -> None:
+    """Copy the earlier app's local settings into the new build (they are not sigmakit's)."""
+    for relative in LOCAL_SETTINGS:
+        source = final / relative
+        if source.is_dir():
+            shutil.copytree(source, staging / relative, symlinks=True)
+        elif source.is_file():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, staging / relative)
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:
@@ -224,11 +246,13 @@ def write_app(build: AppBuild, output_dir: str | Path, package: bool = False) ->
         for relative, conf in build.files.items():
             write_conf(conf, staging / relative)
         _verify_written(build, staging)
+        _keep_local_settings(final, staging)
         if package:
             handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tar.gz.tmp", dir=output)
             archive_temporary = Path(temporary)
             with os.fdopen(handle, "wb") as stream:
-                stream.write(archive_bytes(staging, name))
+                stream.write(archive_bytes(staging, name, exclude=LOCAL_SETTINGS))
+            os.chmod(temporary, 0o644)
         os.chmod(staging, 0o755)
         _swap_into_place(staging, final)
         if archive_temporary is not None:
