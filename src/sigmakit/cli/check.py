@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, info
+from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, info, load_rules_or_exit
 from sigmakit.errors import SigmakitError
 from sigmakit.rules import load_rules
 from sigmakit.rules.checks import Severity, check_rules
@@ -30,7 +30,7 @@ def check(paths: tuple[Path, ...], fail_on_issues: bool, as_json: bool, attack_d
     issue above informational is found; 0 otherwise; 2 on usage errors.
     """
     try:
-        rules = load_rules(paths)
+        rules = load_rules_or_exit(paths)
     except SigmakitError as error:
         error_exit(error)
     issues = check_rules(rules, attack_data)

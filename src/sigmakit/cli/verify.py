@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, fail_usage, info, resolve_targets, target_option
+from sigmakit.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    error_exit,
+    fail_usage,
+    info,
+    load_rules_or_exit,
+    resolve_targets,
+    target_option,
+)
 from sigmakit.errors import SigmakitError, UsageError
 from sigmakit.events import EventReader
 from sigmakit.rules import load_rules
@@ -45,7 +54,7 @@ def verify(paths: tuple[Path, ...], event_paths: tuple[Path, ...], targets: tupl
     """
     chosen = resolve_targets(targets)
     try:
-        rules = load_rules(paths)
+        rules = load_rules_or_exit(paths)
         macros = MacroSet.from_file(macros_path) if macros_path else None
         reader = EventReader()
         events = list(reader.read(event_paths))
