@@ -26,14 +26,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from sigma.conditions import ConditionAND, ConditionOR
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConfigurationError
 from sigma.processing.transformations.base import PreprocessingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaExpansion, SigmaFieldReference, SigmaNull, SigmaString, SigmaType
+from sigma.types import (
+    SigmaBool,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+)
 
 from sigmakit.errors import RefusedError
 from sigmakit.pipelines import notes
@@ -274,10 +285,26 @@ def _flatten(group: Group) -> Group:
     return Group(group.linking, flat)  # type: ignore[arg-type]
 
 
+_COMPARISONS: Final = {"LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=", "NEQ": "!="}
+
+
 def _describe(value: SigmaType) -> str:
+    """A rule value as the rule author wrote it, for messages."""
     if isinstance(value, SigmaString):
         return repr(value.original or str(value))
-    return repr(str(value))
+    if isinstance(value, SigmaNull):
+        return "null"
+    if isinstance(value, SigmaCompareExpression):
+        return f"{_COMPARISONS.get(value.op.name, value.op.name)} {value.number.number}"
+    if isinstance(value, SigmaRegularExpression):
+        return f"re {value.regexp.original!r}"
+    if isinstance(value, SigmaCIDRExpression):
+        return f"cidr {value.cidr!r}"
+    if isinstance(value, SigmaNumber):
+        return str(value.number)
+    if isinstance(value, SigmaBool):
+        return "true" if value.boolean else "false"
+    return type(value).__name__.removeprefix("Sigma")
 
 
 @dataclass
