@@ -179,3 +179,14 @@ def test_flat_sysmon_json_takes_its_time_from_utctime() -> None:
     text = json.dumps({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "UtcTime": "2024-06-03 08:00:01.337"})
     (event,) = EventReader(AUTO, log).read_text(text + "\n", "flat.jsonl")
     assert event.fields["_time"] == "1717401601.337000"
+
+
+@pytest.mark.parametrize("content,error", [
+    ('<?xml version="1.0"?>\n<Root><Item>x</Item></Root>\n', "no <Event> element in this XML document"),
+    ('<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "b">]>\n<Root>&a;</Root>\n', "a DOCTYPE is not allowed in event XML"),
+])
+def test_xml_without_events_is_reported(tmp_path: Path, content: str, error: str) -> None:
+    path = write(tmp_path, "no_events.xml", content)
+    result = run("-e", str(path))
+    assert f"error: {path}:1: {error}" in result.stderr
+    assert ", 1 unreadable record(s) skipped;" in result.stderr
