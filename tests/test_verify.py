@@ -13,7 +13,7 @@ from sigmakit.events import EventReader
 from sigmakit.rules import load_rules
 from sigmakit.verification.verify import PairStatus, verify
 
-from conftest import DISKSHADOW, shared_path
+from conftest import DISKSHADOW, PROJECT, shared_path
 
 # The real DiskShadow positive (host rootdc1) is line 1155 of this file.
 POSITIVE = "evtx-to-mitre-attack.xml"
@@ -186,3 +186,21 @@ def test_text_output_names_the_group(tmp_path: Path) -> None:
         "disagree: Many whoami [sysmon]: 1 group(s) fire on one side only (matcher 1 group(s), SPL 0)",
         "  group corp\\alice, ws-1: matcher fires, SPL silent",
     ]
+
+
+def test_user_macros_must_define_something_and_typos_are_warned(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from sigmakit.cli.main import cli
+
+    events = PROJECT / "sigma_rules" / "events" / "windows_diskshadow_proxy_execution"
+    typo = tmp_path / "typo.conf"
+    typo.write_text("[windows_diskshadow_proxy_exection_filter]\ndefinition = search *\n")
+    result = CliRunner().invoke(cli, ["verify", str(PROJECT / "sigma_rules"), "-e", str(events), "--macros", str(typo)])
+    assert result.exit_code == 0
+    assert "macro 'windows_diskshadow_proxy_exection_filter' is not called by any search of these rules" in result.stderr
+    empty = tmp_path / "empty.conf"
+    empty.write_text("# no stanza\n")
+    result = CliRunner().invoke(cli, ["verify", str(PROJECT / "sigma_rules"), "-e", str(events), "--macros", str(empty)])
+    assert result.exit_code == 2
+    assert "no macro stanza in the file" in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Final
 
 import click
 
@@ -20,7 +21,7 @@ from sigmakit.cli.common import (
 )
 from sigmakit.errors import SigmakitError, UsageError
 from sigmakit.events import EventReader
-from sigmakit.rules import load_rules
+from sigmakit.rules import RuleSet
 from sigmakit.verification.spl import MacroSet
 from sigmakit.verification.verify import PairResult, PairStatus, VerifyReport, location_of
 from sigmakit.verification.verify import verify as verify_rules
@@ -67,8 +68,10 @@ def verify(paths: tuple[Path, ...], event_paths: tuple[Path, ...], targets: tupl
     info(reader.log.summary())
     for error in rules.errors:
         info(f"error: {error}")
+    if macros is not None:
+        _check_user_macros(macros, rules)
     try:
-        report = verify_rules(rules, events, chosen, macros, progress=info)
+        report = verify_rules(rules, events, chosen, macros, progress=info if sys.stderr.isatty() else None)
     except SigmakitError as error:
         error_exit(error)
     if as_json:
@@ -76,8 +79,27 @@ def verify(paths: tuple[Path, ...], event_paths: tuple[Path, ...], targets: tupl
                                "pairs": [p.to_json() for p in report.pairs]}, indent=2, ensure_ascii=False))
     else:
         _print_text(report, limit)
-    failed = report.failed or bool(rules.errors) or (strict and report.incomplete)
+    unreadable = reader.log.problem_count > 0
+    failed = report.failed or bool(rules.errors) or (strict and (report.incomplete or unreadable))
     sys.exit(EXIT_FAILURE if failed else EXIT_OK)
+
+
+# Macros the searches call besides each rule's filter macro and named selections.
+_HELPER_MACROS: Final = frozenset({"security_content_summariesonly", "security_content_ctime", "drop_dm_object_name"})
+
+
+def _check_user_macros(macros: MacroSet, rules: RuleSet) -> None:
+    """--macros must define something, and a name no search calls is most likely a typo."""
+    if not len(macros):
+        fail_usage(f"--macros {macros.source}: no macro stanza in the file")
+    called = set(_HELPER_MACROS)
+    for rule in rules:
+        called.add(rule.filter_macro)
+        if rule.metadata is not None:
+            called.update(rule.metadata.macros)
+    for name, _ in sorted(macros):
+        if name not in called:
+            info(f"warning: --macros {macros.source}: macro {name!r} is not called by any search of these rules")
 
 
 def _print_text(report: VerifyReport, limit: int) -> None:
