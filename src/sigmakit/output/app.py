@@ -98,8 +98,13 @@ def plan_app(rules: RuleSet, targets: Sequence[str] = TARGETS, settings: AppSett
     converter = Converter(targets, es_form=True)
     build = AppBuild(settings, converter.convert_all(RuleSet(errors=rules.errors)))
     names = StanzaNames(settings.name)
+    folded = correlated_only(rules)
     for rule in rules:
         for target in converter.targets:
+            if id(rule) in folded:
+                build.results.append(ConversionResult(
+                    rule.id, rule.title, target, Status.SKIPPED, path=rule.path, error=folded[id(rule)]))
+                continue
             result = converter.convert(rule, target, rules)
             if result.status is Status.CONVERTED:
                 try:
@@ -124,6 +129,28 @@ def plan_app(rules: RuleSet, targets: Sequence[str] = TARGETS, settings: AppSett
     check_macro_calls(build)
     logger.info("planned app %s: %d correlation searches", settings.name, len(build.searches))
     return build
+
+
+def correlated_only(rules: RuleSet) -> dict[int, str]:
+    """Rules that only feed a correlation (Sigma's default, ``generate: false``), by id(rule),
+    with the reason: they become part of that correlation's search, not searches of their own.
+    """
+    by_reference = {}
+    for rule in rules:
+        for key in (rule.id, rule.name):
+            if key:
+                by_reference[key] = rule
+    folded: dict[int, str] = {}
+    for rule in rules:
+        correlation = rule.data.get("correlation") if rule.is_correlation else None
+        if not isinstance(correlation, dict) or correlation.get("generate") is True:
+            continue
+        for reference in correlation.get("rules") or ():
+            target = by_reference.get(str(reference))
+            if target is not None:
+                folded[id(target)] = (f"only part of the correlation {rule.title!r} (generate: false): "
+                                      "it is searched inside that correlation's search")
+    return folded
 
 
 def check_writable(rule: LoadedRule, target: str, result: ConversionResult) -> None:
