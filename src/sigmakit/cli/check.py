@@ -40,7 +40,7 @@ def check(paths: tuple[Path, ...], fail_on_issues: bool, as_json: bool, attack_d
         for issue in issues:
             click.echo(str(issue))
     counts = Counter(issue.severity for issue in issues)
-    info(f"{len(rules)} rule(s) checked, {len(rules.errors)} broken: "
+    info(f"{len(rules)} rule(s) checked, {len(rules.errors)} broken rule file(s): "
          + ", ".join(f"{counts[s]} {s.value}" for s in Severity))
     failing = rules.errors or (fail_on_issues and any(i.severity is not Severity.INFORMATIONAL for i in issues))
     sys.exit(EXIT_FAILURE if failing else EXIT_OK)
