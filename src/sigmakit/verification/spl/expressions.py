@@ -268,22 +268,28 @@ def _literal_text(node: EvalNode) -> str | None:
     return node.value if isinstance(node, Literal) and isinstance(node.value, str) else None
 
 
-def _like_operator(left: Evaluator, pattern_node: EvalNode, pattern: Evaluator) -> Evaluator:
+def _pattern_test(name: str, subject: Evaluator, pattern_node: EvalNode, pattern: Evaluator,
+                  compile_pattern: Callable[[str], Any], test: Callable[[Any, str], bool]) -> Evaluator:
+    """like()/match(): the pattern compiled once when it is a literal, else per record."""
     constant = _literal_text(pattern_node)
-    compiled = like_regex(constant) if constant is not None else None
+    compiled = compile_pattern(constant) if constant is not None else None
 
-    def like(record: Any) -> Any:
-        value = _single(left(record), "like()")
+    def evaluate(record: Any) -> Any:
+        value = _single(subject(record), f"{name}()")
         if value is None:
             return None
         rx = compiled
         if rx is None:
-            text = _single(pattern(record), "like()")
+            text = _single(pattern(record), f"{name}()")
             if text is None:
                 return None
-            rx = like_regex(as_text(text))
-        return rx.fullmatch(as_text(value)) is not None
-    return like
+            rx = compile_pattern(as_text(text))
+        return test(rx, as_text(value))
+    return evaluate
+
+
+def _like_operator(left: Evaluator, pattern_node: EvalNode, pattern: Evaluator) -> Evaluator:
+    return _pattern_test("like", left, pattern_node, pattern, like_regex, lambda rx, text: rx.fullmatch(text) is not None)
 
 
 def _call(node: Call) -> Evaluator:
@@ -304,23 +310,9 @@ def _arity(low: int, high: int | None) -> str:
 
 
 def _build_match(node: Call) -> Evaluator:
-    subject = compile_expression(node.arguments[0])
-    constant = _literal_text(node.arguments[1])
-    compiled = compile_regex(constant) if constant is not None else None
-    pattern = compile_expression(node.arguments[1])
-
-    def match(record: Any) -> Any:
-        value = _single(subject(record), "match()")
-        if value is None:
-            return None
-        rx = compiled
-        if rx is None:
-            text = _single(pattern(record), "match()")
-            if text is None:
-                return None
-            rx = compile_regex(as_text(text))
-        return rx.search(as_text(value)) is not None
-    return match
+    return _pattern_test("match", compile_expression(node.arguments[0]), node.arguments[1],
+                         compile_expression(node.arguments[1]), compile_regex,
+                         lambda rx, text: rx.search(text) is not None)
 
 
 def _build_like(node: Call) -> Evaluator:
