@@ -52,7 +52,7 @@ def test_clean_rule_passes(attack_cache: Path) -> None:
         "(all rules): informational: attack_tag: ATT&CK technique ids were checked for form only: "
         "MITRE's ATT&CK data could not be loaded (offline?); pass --attack-data enterprise-attack.json to check them\n"
     )
-    assert result.stderr == "1 rule(s) checked, 0 broken: 1 informational, 0 low, 0 medium, 0 high\n"
+    assert result.stderr == "1 rule(s) checked, 0 broken rule file(s): 1 informational, 0 low, 0 medium, 0 high\n"
 
 
 def test_missing_tests_and_metadata_fail_unless_passed(attack_cache: Path) -> None:

@@ -103,3 +103,15 @@ def test_usage_errors_exit_2() -> None:
     missing = run("convert", "no/such/folder")
     assert missing.exit_code == 2
     assert "no such file or folder: no/such/folder" in missing.stderr
+
+
+def test_an_empty_rule_folder_fails_every_command(tmp_path: Path) -> None:
+    empty = tmp_path / "rules"
+    empty.mkdir()
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"CommandLine": "x"}\n')
+    for command in (["convert"], ["check"], ["test"], ["build", "-o", str(tmp_path / "out")],
+                    ["match", "-e", str(events)], ["verify", "-e", str(events)]):
+        result = CliRunner().invoke(cli, [command[0], str(empty), *command[1:]])
+        assert result.exit_code == 1, command
+        assert f"no Sigma rule files (*.yml, *.yaml) found in {empty}" in result.stderr, command

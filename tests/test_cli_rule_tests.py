@@ -109,3 +109,15 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = run("test", str(tmp_path / "nope"))
     assert code == 2
     assert "no such file or folder" in err
+
+
+def test_a_case_whose_events_are_another_source_fails(tmp_path: Path) -> None:
+    (tmp_path / "diskshadow.yml").write_text(DISKSHADOW.read_text())
+    (tmp_path / "diskshadow.tests.yml").write_text(
+        "tests:\n  - name: Sysmon events given as 4688\n    source: security_4688\n    hits: 0\n    events:\n"
+        "      - {EventID: 1, Channel: Microsoft-Windows-Sysmon/Operational, Image: 'C:\\\\x\\\\diskshadow.exe', "
+        "CommandLine: 'diskshadow /s x'}\n"
+    )
+    result = CliRunner().invoke(cli, ["test", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "1 event(s) of the case are sysmon events, not security_4688 events" in result.stdout + result.stderr

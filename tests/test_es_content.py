@@ -206,3 +206,27 @@ def test_rebuild_replaces_the_app_folder(tmp_path: Path, diskshadow_app) -> None
     assert not (tmp_path / "sigmakit" / "stale.txt").exists()
     parsed = read_conf((tmp_path / "sigmakit/default/savedsearches.conf").read_text())
     assert list(parsed) == [CIM_STANZA]
+
+
+def test_rebuild_keeps_the_apps_local_settings_out_of_the_archive(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sigmakit.cli.main import cli
+
+    out = tmp_path / "dist"
+    assert CliRunner().invoke(cli, ["build", str(DISKSHADOW), "-o", str(out)]).exit_code == 0
+    local = out / "sigmakit" / "local"
+    local.mkdir()
+    (local / "macros.conf").write_text("[windows_diskshadow_proxy_execution_filter]\ndefinition = search dest!=backup01\n")
+    (out / "sigmakit" / "metadata" / "local.meta").write_text("[]\naccess = read : [ * ]\n")
+    rebuilt = CliRunner().invoke(cli, ["build", str(DISKSHADOW), "-o", str(out), "--package"])
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert (local / "macros.conf").read_text().endswith("search dest!=backup01\n")
+    assert (out / "sigmakit" / "metadata" / "local.meta").is_file()
+    import tarfile
+
+    with tarfile.open(out / "sigmakit.tar.gz") as archive:
+        names = archive.getnames()
+    assert "sigmakit/default/savedsearches.conf" in names
+    assert not any(name.startswith(("sigmakit/local", "sigmakit/metadata/local.meta")) for name in names)
+    assert (out / "sigmakit.tar.gz").stat().st_mode & 0o777 == 0o644

@@ -8,12 +8,16 @@ skipped records, and --strict must turn them into exit status 1.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from sigmakit.cli.main import cli
+from sigmakit.events import AUTO, EventReader, ReadLog
 
 from conftest import DISKSHADOW, shared_path
 
@@ -140,3 +144,49 @@ def test_files_that_are_not_event_files(tmp_path: Path, content: bytes) -> None:
     assert "Traceback" not in result.stderr
     assert f"error: {path}" in result.stderr
     assert run("-e", str(path), "--strict").exit_code == 1
+
+
+class ReadingStuck(BaseException):
+    """Raised by the alarm; a BaseException, so no reader's error handling can swallow it."""
+
+
+JSONISH = st.lists(st.sampled_from(list('{}[]",:\\ \n\tab01-.etrufalsn') + ['"x"', "true", "null", "1e5", "\\n"]), max_size=40).map("".join)
+XMLISH = st.lists(st.sampled_from(list("<>/=' \n\"&;!?[]-ab") + ["<Event>", "</Event>", "<Data Name='x'>", "</Data>", "<!DOCTYPE", "<?xml"]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(JSONISH, XMLISH, JSONISH.map(lambda tail: '{"a": 1}' + tail), XMLISH.map(lambda tail: "<Event>" + tail)))
+@example(text='{"a": 1}\\n{"b": 2}\\n')  # a stray backslash between objects once stalled the scanner
+def test_any_text_is_read_to_the_end_without_raising(text: str) -> None:
+    """Fuzz the readers: whatever the bytes, reading ends, and every record is an event or a counted problem."""
+    def stuck(signum: int, frame: object) -> None:
+        raise ReadingStuck(f"reading {text!r} did not finish")
+
+    log = ReadLog()
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(5)
+    try:
+        events = list(EventReader(AUTO, log).read_text(text, "fuzz"))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert all(event.file == "fuzz" and event.line >= 1 for event in events)
+    assert all(problem.file == "fuzz" for problem in log.problems)
+
+
+def test_flat_sysmon_json_takes_its_time_from_utctime() -> None:
+    log = ReadLog()
+    text = json.dumps({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "UtcTime": "2024-06-03 08:00:01.337"})
+    (event,) = EventReader(AUTO, log).read_text(text + "\n", "flat.jsonl")
+    assert event.fields["_time"] == "1717401601.337000"
+
+
+@pytest.mark.parametrize("content,error", [
+    ('<?xml version="1.0"?>\n<Root><Item>x</Item></Root>\n', "no <Event> element in this XML document"),
+    ('<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "b">]>\n<Root>&a;</Root>\n', "a DOCTYPE is not allowed in event XML"),
+])
+def test_xml_without_events_is_reported(tmp_path: Path, content: str, error: str) -> None:
+    path = write(tmp_path, "no_events.xml", content)
+    result = run("-e", str(path))
+    assert f"error: {path}:1: {error}" in result.stderr
+    assert ", 1 unreadable record(s) skipped;" in result.stderr

@@ -224,13 +224,44 @@ def test_post_filter_sees_missing_by_fields_as_null_text() -> None:
 
 
 # -- field names -------------------------------------------------------------------------------
+SYSMON_REGISTRY = 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" (EventCode=12 OR EventCode=13 OR EventCode=14)'
+
+
+def registry_lines(detection: str) -> list[str]:
+    """A Sysmon registry rule's search lines (a log source whose field names are not restricted)."""
+    rule = process_rule(detection).replace("category: process_creation", "category: registry_event")
+    result = convert_text(rule, "sysmon")
+    assert result.status is Status.CONVERTED, result.error
+    return result.query.splitlines()[:-1]
+
+
 def test_field_names_with_spaces_and_dashes_are_quoted_for_search_and_where() -> None:
-    assert lines("sysmon", "sel:\n    'Command Line|contains': 'x y'\n    'Process-Name': 'a.exe'\n"
-                 "condition: sel") == [f'{SYSMON_1} "Command Line"="*x y*" "Process-Name"=a.exe']
-    assert lines("sysmon", "sel:\n    'Command Line|contains': 'x y'\nsel2:\n    'Process-Name|re': 'z'\n"
-                 "condition: sel or sel2") == [
-        SYSMON_1, "| where match('Command Line', \"(?i)x y\") OR match('Process-Name', \"z\")",
+    assert registry_lines("sel:\n    'Command Line|contains': 'x y'\n    'Process-Name': 'a.exe'\n"
+                          "condition: sel") == [f'{SYSMON_REGISTRY} "Command Line"="*x y*" "Process-Name"=a.exe']
+    assert registry_lines("sel:\n    'Command Line|contains': 'x y'\nsel2:\n    'Process-Name|re': 'z'\n"
+                          "condition: sel or sel2") == [
+        SYSMON_REGISTRY, "| where match('Command Line', \"(?i)x y\") OR match('Process-Name', \"z\")",
     ]
+
+
+def test_explicit_parentheses_keep_or_inside_and() -> None:
+    assert lines("sysmon", "selection:\n    Image|endswith: '\\cmd.exe'\nselection2:\n    CommandLine|contains: p1\n"
+                 "selection3:\n    ParentImage|endswith: 'browser.exe'\ncondition: selection and (selection2 or selection3)") == [
+        f'{SYSMON_1} Image="*\\\\cmd.exe" (CommandLine=*p1* OR ParentImage=*browser.exe)'
+    ]
+
+
+def test_unknown_sysmon_fields_follow_the_field_policy() -> None:
+    result = convert_text(process_rule("sel:\n    Image|endswith: '\\cmd.exe'\nfilter:\n    ParentImagee: x\n"
+                                       "condition: sel and not filter"), "sysmon")
+    assert result.status is Status.REFUSED
+    assert result.error.startswith("ParentImagee is not a field of Sysmon process creation events (event 1); "
+                                   "selection 'filter' uses it under 'not'")
+    dropped = convert_text(process_rule("sel:\n    - Image|endswith: '\\cmd.exe'\n    - GrandParentImage: x\n"
+                                        "condition: sel"), "sysmon")
+    assert dropped.status is Status.CONVERTED and "GrandParentImage" not in dropped.query
+    assert dropped.warnings == ["GrandParentImage is not a field of Sysmon process creation events (event 1): "
+                                "dropped that test from selection 'sel' (the search can only match less)"]
 
 
 def test_values_with_operators_and_backticks_are_quoted() -> None:

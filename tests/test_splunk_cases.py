@@ -49,8 +49,11 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "S02": {"case": ("converted", SYSMON_1 + 'Image="*\\\\schtasks.exe" CommandLine="* /delete *" CommandLine="*/tn *" '
                      'CommandLine="* /f*"\n| where match(CommandLine, "(?i)/tn \\\\*")\n| `case_filter`')},
     # Explicit parentheses whatever the precedence.
+    # (ParentProcessName is a 4688 field, not a Sysmon one: the field policy drops that
+    # alternative with a warning; test_explicit_parentheses_keep_or_inside_and shows the
+    # grouping with a Sysmon field.)
     "S04": {"case": ("converted", SYSMON_1 + '(Image="*\\\\powershell.exe" OR Image="*\\\\cmd.exe") '
-                     "(CommandLine=*payload1* OR CommandLine=*payload2* OR ParentProcessName=*browser.exe)\n"
+                     "(CommandLine=*payload1* OR CommandLine=*payload2*)\n"
                      "| `case_filter`")},
     # tstats WHERE parenthesised.
     "S05": {"case": ("converted", CIM_HEAD + "where (Processes.process=schtasks.exe OR Processes.original_file_name="
@@ -138,7 +141,9 @@ def test_shared_case(case_id: str) -> None:
 
 # The shared correlation cases with their base rules moved to process creation (the
 # correlation itself unchanged), so they convert; sysmon keeps every field as it is.
-ADAPTED_SYSMON_1 = 'search source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1 '
+# The Security-log correlation cases, moved to a Sysmon log source (network_connection,
+# event 3) that sigmakit's sysmon target carries and whose fields it does not restrict.
+ADAPTED_SYSMON_1 = 'search source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=3 '
 ADAPTED: dict[str, dict[str, str]] = {
     "S09": {
         # Nested: the inner event_count fires on failed logons; the outer temporal looks for a
@@ -170,7 +175,7 @@ ADAPTED: dict[str, dict[str, str]] = {
         "Logon from many": (
             "| multisearch "
             f"[ {ADAPTED_SYSMON_1}EventID=4624 LogonType=10 | eval sigma_rule=\"r1\" ] "
-            f"[ {ADAPTED_SYSMON_1}Image=\"*\\\\mstsc.exe\" | eval sigma_rule=\"r2\" ]\n"
+            f"[ search {SYSMON_1}Image=\"*\\\\mstsc.exe\" | eval sigma_rule=\"r2\" ]\n"
             "| sort 0 _time\n"
             '| eval acct=case(sigma_rule="r1", TargetUserName, sigma_rule="r2", User)\n'
             '| eval sigma_logon_from_many_value=if(sigma_rule="r1" OR sigma_rule="r2", Computer, null())\n'
@@ -203,9 +208,9 @@ ADAPTED: dict[str, dict[str, str]] = {
 
 
 @pytest.mark.parametrize("case_id", sorted(ADAPTED))
-def test_shared_correlation_over_process_creation_rules(case_id: str) -> None:
+def test_shared_correlation_over_sysmon_rules(case_id: str) -> None:
     case = next(c for c in _cases() if c["id"] == case_id)
-    text = case["rule"].replace("service: security", "category: process_creation")
+    text = case["rule"].replace("service: security", "category: network_connection")
     outcomes = _outcomes(case, text, "sysmon")
     for title, query in ADAPTED[case_id].items():
         assert outcomes[title] == ("converted", query)

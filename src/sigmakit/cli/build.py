@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, info, report_results, resolve_targets, target_option
+from sigmakit.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    error_exit,
+    info,
+    load_rules_or_exit,
+    report_results,
+    resolve_targets,
+    target_option,
+)
 from sigmakit.errors import SigmakitError
 from sigmakit.output.app import DEFAULT_APP_NAME, AppSettings, plan_app, write_app
 from sigmakit.rules import load_rules
@@ -40,7 +49,7 @@ def build(paths: tuple[Path, ...], output_dir: Path, app_name: str, app_version:
     chosen = resolve_targets(targets)
     try:
         settings = AppSettings(app_name, app_version)
-        rules = load_rules(paths)
+        rules = load_rules_or_exit(paths)
         plan = plan_app(rules, chosen, settings)
     except SigmakitError as error:
         error_exit(error)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, info
+from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, info, load_rules_or_exit
 from sigmakit.errors import SigmakitError
 from sigmakit.rules import load_rules
 from sigmakit.rules.checks import Severity, check_rules
@@ -30,7 +30,7 @@ def check(paths: tuple[Path, ...], fail_on_issues: bool, as_json: bool, attack_d
     issue above informational is found; 0 otherwise; 2 on usage errors.
     """
     try:
-        rules = load_rules(paths)
+        rules = load_rules_or_exit(paths)
     except SigmakitError as error:
         error_exit(error)
     issues = check_rules(rules, attack_data)
@@ -40,7 +40,7 @@ def check(paths: tuple[Path, ...], fail_on_issues: bool, as_json: bool, attack_d
         for issue in issues:
             click.echo(str(issue))
     counts = Counter(issue.severity for issue in issues)
-    info(f"{len(rules)} rule(s) checked, {len(rules.errors)} broken: "
+    info(f"{len(rules)} rule(s) checked, {len(rules.errors)} broken rule file(s): "
          + ", ".join(f"{counts[s]} {s.value}" for s in Severity))
     failing = rules.errors or (fail_on_issues and any(i.severity is not Severity.INFORMATIONAL for i in issues))
     sys.exit(EXIT_FAILURE if failing else EXIT_OK)

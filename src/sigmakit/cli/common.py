@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Final, Iterable, NoReturn
 
 import click
@@ -12,6 +13,7 @@ import click
 from sigmakit.conversion import ConversionResult, Status
 from sigmakit.errors import SigmakitError, UsageError
 from sigmakit.pipelines import TARGETS, check_target
+from sigmakit.rules import RuleSet, load_rules
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1  # rules or tests failed
@@ -84,3 +86,19 @@ def report_results(results: list[ConversionResult]) -> None:
         f"{rules} rule(s), {len(results)} rule/target pair(s): "
         + ", ".join(f"{counts[s]} {s.value}" for s in Status)
     )
+
+
+def load_rules_or_exit(paths: Iterable[Path]) -> RuleSet:
+    """The rules under *paths*; exit 2 for a missing path, 1 when no rule file is found at all.
+
+    An empty or mistyped rule folder must not pass CI as "nothing failed".
+    """
+    try:
+        rules = load_rules(paths)
+    except SigmakitError as error:
+        error_exit(error)
+    if not rules.rules and not rules.errors:
+        info(f"error: no Sigma rule files (*.yml, *.yaml) found in {', '.join(str(p) for p in paths)}")
+        sys.exit(EXIT_FAILURE)
+    return rules
+

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from sigmakit.cli.common import (
+    load_rules_or_exit,
     EXIT_FAILURE,
     EXIT_OK,
     error_exit,
@@ -61,7 +62,7 @@ def convert(paths: tuple[Path, ...], targets: tuple[str, ...], as_json: bool, ou
     if output_format == "savedsearches" and (as_json or output_dir is not None):
         fail_usage("--format savedsearches prints stanzas only; use `sigmakit build` to write an app")
     try:
-        rules = load_rules(paths)
+        rules = load_rules_or_exit(paths)
         if output_format == "savedsearches":
             plan = plan_app(rules, chosen)
             click.echo(plan.files["default/savedsearches.conf"].render(), nl=False)
@@ -80,7 +81,7 @@ def _convert_with_backend(paths: tuple[Path, ...], backend_name: str, pipeline_n
                           as_json: bool, output_dir: Path | None) -> None:
     try:
         choice = choose_backend(backend_name, pipeline_name)
-        rules = load_rules(paths)
+        rules = load_rules_or_exit(paths)
     except SigmakitError as error:
         error_exit(error)
     results = OtherBackendConverter(choice).convert_all(rules)

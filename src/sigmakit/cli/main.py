@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sigmakit import __version__
+from sigmakit._version import __version__
 from sigmakit.cli.common import configure_logging
 from sigmakit.cli.build import build
 from sigmakit.cli.check import check
@@ -12,6 +12,7 @@ from sigmakit.cli.convert import convert
 from sigmakit.cli.listing import list_command
 from sigmakit.cli.match import match
 from sigmakit.cli.rule_tests import test_command
+from sigmakit.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,7 @@ cli.add_command(build)
 cli.add_command(list_command)
 cli.add_command(match)
 cli.add_command(test_command)
+cli.add_command(verify)
 
 
 def main() -> None:

@@ -12,7 +12,14 @@ from typing import Any, Iterable, Iterator
 
 import click
 
-from sigmakit.cli.common import EXIT_FAILURE, EXIT_OK, error_exit, fail_usage, info
+from sigmakit.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    error_exit,
+    fail_usage,
+    info,
+    load_rules_or_exit,
+)
 from sigmakit.cli.progress import with_progress
 from sigmakit.errors import SigmakitError, UsageError
 from sigmakit.events import (
@@ -80,7 +87,7 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     """
     try:
         values = load_placeholders(placeholders) if placeholders else None
-        rules = load_rules(paths)
+        rules = load_rules_or_exit(paths)
     except UsageError as error:
         fail_usage(str(error))
     except SigmakitError as error:

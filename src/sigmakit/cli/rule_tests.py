@@ -35,6 +35,9 @@ def test_command(paths: tuple[Path, ...], junit_path: Path | None, as_json: bool
         report = RuleTestRunner().run(paths or (DEFAULT_RULES,))
     except SigmakitError as error:
         error_exit(error)
+    if not report.results and not report.errors:
+        info(f"error: no Sigma rule files (*.yml, *.yaml) found in {', '.join(map(str, paths or (DEFAULT_RULES,)))}")
+        sys.exit(EXIT_FAILURE)
     if junit_path is not None:
         write_text_atomic(junit_path, report.to_junit())
         info(f"wrote JUnit XML to {junit_path}")

@@ -104,7 +104,7 @@ class SigmakitSplunkBackend(TextQueryBackend):
         super().__init__(processing_pipeline, **backend_options)
         processing_pipeline = processing_pipeline or ProcessingPipeline()
         settings = processing_pipeline.vars.get("sigmakit", {})
-        self.nulls = NullPolicy.from_settings(settings.get("missing_values"))
+        self.nulls = NullPolicy.from_settings(settings.get("missing_values"), settings.get("raw_format"))
 
     # -- conversion ---------------------------------------------------------------------
     # The condition becomes sigmakit's tree, not text; the text is written when finalizing.

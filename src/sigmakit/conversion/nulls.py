@@ -25,6 +25,10 @@ class NullPolicy:
 
     stored: Mapping[str, str] = field(default_factory=dict)  # field -> value kept instead of null
     filled: str | None = None  # value of every other missing field in the post-filter
+    # How the raw event (``_raw``) writes values: "xml" (XmlWinEventLog: & < > " ' may be
+    # entities) or "json" (backslashes doubled, quotes escaped, \uXXXX escapes); keyword
+    # post-filters match the value in that encoding. None: values appear as they are.
+    raw_format: str | None = None
 
     def search_value(self, name: str) -> str | None:
         """The value a missing *name* has in the search, or None when it is absent."""
@@ -40,14 +44,16 @@ class NullPolicy:
         return tuple(sorted(v for v in values if v is not None))
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None) -> "NullPolicy":
-        """Read the ``missing_values`` block of a pipeline's ``vars.sigmakit`` (see cim.yml)."""
+    def from_settings(cls, settings: Mapping[str, Any] | None, raw_format: str | None = None) -> "NullPolicy":
+        """Read the ``missing_values`` block of a pipeline's ``vars.sigmakit`` (see cim.yml)
+        and its ``raw_format``."""
         if not settings:
-            return RAW_EVENTS
+            return cls(raw_format=raw_format) if raw_format else RAW_EVENTS
         stored_as = str(settings["stored_as"])
         return cls(
             stored={name: stored_as for name in settings.get("stored_fields", ())},
             filled=None if settings.get("filled_as") is None else str(settings["filled_as"]),
+            raw_format=raw_format,
         )
 
 

@@ -116,7 +116,8 @@ class WhereRenderer:
 
     def _match(self, glob: Glob) -> str:
         target = eval_field(glob.field)
-        pattern = glob_pcre(glob.parts)
+        encoding = self.nulls.raw_format if glob.field is None else None
+        pattern = glob_pcre(glob.parts, encoding)
         if not pattern:
             return f"isnotnull({target})"  # ``*`` alone: any value at all
         inner_wildcard = any(isinstance(part, Wildcard) for part in _trim(glob.parts))
@@ -176,10 +177,15 @@ def _trim(parts: tuple[GlobPart, ...]) -> tuple[GlobPart, ...]:
     return parts[start:end]
 
 
-def glob_pcre(parts: tuple[GlobPart, ...]) -> str:
-    """PCRE text matching a whole value against *parts*; leading/trailing ``*`` drop the anchor."""
+def glob_pcre(parts: tuple[GlobPart, ...], encoding: str | None = None) -> str:
+    """PCRE text matching a whole value against *parts*; leading/trailing ``*`` drop the anchor.
+
+    With an *encoding* ("xml" or "json"), literal text is matched as the raw event writes
+    it (see raw_text_pcre).
+    """
+    literal = pcre_escape if encoding is None else (lambda text: raw_text_pcre(text, encoding))
     body = "".join(
-        ".*" if part is Wildcard.ANY else "." if part is Wildcard.ONE else pcre_escape(str(part))
+        ".*" if part is Wildcard.ANY else "." if part is Wildcard.ONE else literal(str(part))
         for part in _trim(parts)
     )
     if not body:
@@ -187,6 +193,43 @@ def glob_pcre(parts: tuple[GlobPart, ...]) -> str:
     head = "" if parts[0] is Wildcard.ANY else "^"
     tail = "" if parts[-1] is Wildcard.ANY else "$"
     return f"{head}{body}{tail}"
+
+
+_XML_ENTITIES: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+_JSON_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def _raw_forms(char: str, encoding: str) -> list[str]:
+    """Every way the raw event may write *char* (XML: itself or its entity; JSON: its escape)."""
+    if encoding == "xml":
+        # Windows writes only the five entities; a numeric reference is also accepted for
+        # them and for non-ASCII characters (other producers use it).
+        if char in _XML_ENTITIES or ord(char) >= 0x80:
+            named = [_XML_ENTITIES[char]] if char in _XML_ENTITIES else []
+            return [char, *named, f"&#{ord(char)};", f"&#x{ord(char):x};"]
+        return [char]
+    if char in _JSON_ESCAPES:
+        return [_JSON_ESCAPES[char]]
+    code = ord(char)
+    if code < 0x20:
+        return [f"\\u{code:04x}"]
+    if char == "/":
+        return ["/", "\\/"]
+    if code < 0x80:
+        return [char]
+    if code <= 0xFFFF:
+        return [char, f"\\u{code:04x}"]
+    high, low = divmod(code - 0x10000, 0x400)
+    return [char, f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"]
+
+
+def raw_text_pcre(text: str, encoding: str) -> str:
+    """PCRE for literal *text* as it appears inside a raw XML or JSON event."""
+    pieces = []
+    for char in text:
+        forms = [pcre_escape(form) for form in _raw_forms(char, encoding)]
+        pieces.append(forms[0] if len(forms) == 1 else "(?:" + "|".join(forms) + ")")
+    return "".join(pieces)
 
 
 def pcre_escape(text: str) -> str:

@@ -24,7 +24,7 @@ _WHITESPACE: Final = " \t\r\n"
 # Inside a value: a whole string, a bracket, or a lone quote (a string the buffer cuts).
 _TOKEN: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|"', re.DOTALL)
 _STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_SCALAR_END: Final = re.compile(r"[,\]}\s]")
+_SCALAR_END: Final = re.compile(r"[,\]}\s{\[\"]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,9 @@ class _Scanner:
         """Consume the value that starts at the current position; its text and first line."""
         self.buffer, self.pos = self.buffer[self.pos:], 0  # keep only the current value
         start_line = self.line
-        end = self._value_end()
+        # A character that cannot start a value (a stray '\\', '}' or ',') is taken as a
+        # one-character record of its own, so the scan always moves on.
+        end = max(self._value_end(), 1)
         text = self.buffer[:end]
         self._advance(end)
         return text, start_line

@@ -43,6 +43,8 @@ WINDOWS_SOURCE_PREFIX: Final = "XmlWinEventLog:"
 WINDOWS_SOURCETYPE: Final = "XmlWinEventLog"
 WINDOWS_HOST_FIELD: Final = "Computer"
 WINDOWS_TIME_FIELD: Final = "TimeCreated_SystemTime"
+# Sysmon's own event time (UTC), for Windows events exported without their System block.
+SYSMON_TIME_FIELD: Final = "UtcTime"
 WINDOWS_EVENT_ID_FIELD: Final = "EventID"
 # The fields add_index_fields may give an event that its record does not hold.
 INDEX_TIME_FIELDS: Final = frozenset({"_raw", "source", "sourcetype", "host", "_time", "EventCode",
@@ -140,17 +142,20 @@ class SourceCatalog:
         return self.detect(document)  # type: ignore[arg-type]
 
     def add_index_fields(
-        self, fields: MutableMapping[str, Any], raw: str, file: str, detected: str | None, forced: str | None
+        self, fields: MutableMapping[str, Any], raw: str, file: str, detected: str | None, forced: str | None,
+        with_time: bool = True,
     ) -> None:
         """Add what Splunk would add at index time; fields the event has are kept.
 
         The event's own content decides (*detected*); only an event whose content names
         no source takes the forced source's settings, so an event of the wrong source
-        keeps fields that make the forced source's base conditions fail.
+        keeps fields that make the forced source's base conditions fail. Without
+        *with_time*, ``_time`` is left out (reading a timestamp is the costly part, and
+        a caller may know no one reads it; calling again with it adds it).
         """
         fields.setdefault("_raw", raw)
         if is_windows_event(fields):
-            self._windows_fields(fields, detected)
+            self._windows_fields(fields, detected, with_time)
             return
         target = detected or (forced if forced in RAW_SOURCES else None)
         if target is None:
@@ -163,14 +168,15 @@ class SourceCatalog:
         rule = self.rules.get(target)
         if rule is not None:
             _set_if(fields, "host", _text(_first_present(fields, rule.host_fields)))
-            if rule.time_field:
+            if rule.time_field and with_time:
                 _set_if(fields, "_time", epoch_text(fields.get(rule.time_field), rule.time_unit))
         elif settings.event_code_field:  # a Windows source, read from an event without Channel
             _set_if(fields, settings.event_code_field, _text(fields.get(WINDOWS_EVENT_ID_FIELD)))
             _set_if(fields, "host", _text(fields.get(WINDOWS_HOST_FIELD)))
-            _set_if(fields, "_time", epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601"))
+            if with_time:
+                _set_if(fields, "_time", _windows_time(fields))
 
-    def _windows_fields(self, fields: MutableMapping[str, Any], detected: str | None) -> None:
+    def _windows_fields(self, fields: MutableMapping[str, Any], detected: str | None, with_time: bool) -> None:
         # Run for every Windows event read: the data source's settings are looked up once.
         sourcetype, code_field = self._windows_settings.get(detected) or self._windows_setting(detected)
         if "source" not in fields:
@@ -181,8 +187,8 @@ class SourceCatalog:
             fields[code_field] = _text(fields[WINDOWS_EVENT_ID_FIELD])
         if "host" not in fields:
             _set_if(fields, "host", _text(fields.get(WINDOWS_HOST_FIELD)))
-        if "_time" not in fields and WINDOWS_TIME_FIELD in fields:
-            _set_if(fields, "_time", epoch_text(fields[WINDOWS_TIME_FIELD], "iso8601"))
+        if with_time and "_time" not in fields:
+            _set_if(fields, "_time", _windows_time(fields))
 
     def _windows_setting(self, detected: str | None) -> tuple[str, str]:
         settings = data_source(detected) if detected else None
@@ -190,6 +196,11 @@ class SourceCatalog:
                  (settings.event_code_field if settings else None) or "EventCode")
         self._windows_settings[detected] = found
         return found
+
+
+def _windows_time(fields: MutableMapping[str, Any]) -> str | None:
+    """_time of a Windows event: its TimeCreated, else Sysmon's UtcTime."""
+    return epoch_text(fields.get(WINDOWS_TIME_FIELD), "iso8601") or epoch_text(fields.get(SYSMON_TIME_FIELD), "iso8601")
 
 
 @functools.lru_cache(maxsize=1)

@@ -97,6 +97,13 @@ def xml_document(stream: BinaryIO) -> Iterator[XmlRecord]:
         line = error.position[0] if error.position else None
         where = f" (line {line})" if line else ""
         yield XmlRecord("", number + 1, error=f"invalid XML{where}: {error.msg}; the rest of the file is not read")
+        return
+    if number == 0:
+        # Nothing is dropped silently: an XML file without a single event is reported.
+        root = getattr(context, "root", None)
+        doctype = root is not None and bool(root.getroottree().docinfo.doctype)
+        reason = "a DOCTYPE is not allowed in event XML" if doctype else "no <Event> element in this XML document"
+        yield XmlRecord("", 1, error=reason)
 
 
 def _discard(element: etree._Element) -> None:

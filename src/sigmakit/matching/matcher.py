@@ -57,7 +57,7 @@ from sigmakit.matching.placeholders import placeholder_pipeline
 from sigmakit.matching.regex import RegexTimeout
 from sigmakit.matching.timestamps import event_time
 from sigmakit.matching.view import MISSING, EventView
-from sigmakit.pipelines import check_target, load_pipeline
+from sigmakit.pipelines import check_target, data_source, load_pipeline
 from sigmakit.rules import LoadedRule, RuleSet, load_rule_text, load_rules, merge_conditions
 
 logger = logging.getLogger(__name__)
@@ -125,6 +125,8 @@ class CompiledRule:
         return self.detection.literals
 
     def matches(self, event: Event | Mapping[str, Any] | EventView) -> bool:
+        """Whether the rule matches *event*'s fields as given (Matcher.fields_of hides a data
+        source's stand-ins for missing values; Matcher.match and sessions do that for you)."""
         return self.detection.predicate(_view(event))
 
     def selections_matched(self, view: EventView) -> tuple[str, ...]:
@@ -175,7 +177,31 @@ class Matcher:
     # The same for each correlation. Inner correlations come before those that refer to
     # them, so list order is evaluation order.
     _correlation_feeds: tuple[tuple[tuple[int, int], ...], ...] = ()
+    # Field -> text the data source stores instead of a missing value (the CIM data
+    # model's "unknown"): the rules see such a field as missing, as the SPL does.
+    stand_ins: Mapping[str, str] = field(default_factory=dict)
     _index: RuleIndex | None = field(default=None, repr=False, compare=False)
+    _reads_time: bool | None = field(default=None, repr=False, compare=False)
+
+    def fields_of(self, event: Event | Mapping[str, Any]) -> Mapping[str, Any]:
+        """The event's fields as the rules read them (stand-ins for missing values hidden):
+        for an Event, its matching_fields(), with ``_time`` only if a rule may read it."""
+        if isinstance(event, Event):
+            fields = event.matching_fields(with_time=self.reads_time)
+        else:
+            fields = event
+        if not self.stand_ins:
+            return fields
+        hidden = {name for name, text in self.stand_ins.items() if fields.get(name) == text}
+        return {k: v for k, v in fields.items() if k not in hidden} if hidden else fields
+
+    @property
+    def reads_time(self) -> bool:
+        """Whether a rule may read ``_time`` (by name, or as any value: a keyword)."""
+        if self._reads_time is None:
+            self._reads_time = any(rule.detection.reads is None or "_time" in rule.detection.reads
+                                   for rule in self.rules)
+        return self._reads_time
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -309,8 +335,9 @@ class MatchSession:
         predicates = self._rule_predicates
         memos, keys, used = memo.memos, memo.keys, memo.used
         found: list[tuple[int, int]] = []
+        fields_of = self.matcher.fields_of
         for position, event in enumerate(events):
-            fields = event.matching_fields()
+            fields = fields_of(event)
             candidates = index.candidates(fields)
             if not candidates:
                 continue
@@ -351,7 +378,7 @@ class MatchSession:
         as every rule's code and data leave the processor's caches before they are used
         again.
         """
-        views.update(enumerate(EventView(event.fields) for event in events))
+        views.update(enumerate(EventView(self.matcher.fields_of(event)) for event in events))
         found: list[tuple[int, int]] = []
         for index, predicate in self._predicates:
             for position, view in views.items():
@@ -510,6 +537,7 @@ class _Builder:
             compiled.reports = reports
         return Matcher(
             source=self.source,
+            stand_ins=data_source(self.source).stand_ins if self.source != SIGMA_SOURCE else {},
             rules=tuple(dataclasses.replace(rule, reports=emit) for rule, emit in zip(rules, emits)),
             correlations=tuple(c[1] for c in correlations),
             errors=self.errors,

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Final, Iterable, Sequence
 from urllib.parse import quote
 
-from sigmakit import __version__
+from sigmakit._version import __version__
 from sigmakit.conversion import ConversionResult, Converter, Status
 from sigmakit.errors import Location, OutputError, RefusedError, UsageError
 from sigmakit.output.conf import ConfFile, Stanza, check_value, read_conf, single_line, write_conf
@@ -98,8 +98,13 @@ def plan_app(rules: RuleSet, targets: Sequence[str] = TARGETS, settings: AppSett
     converter = Converter(targets, es_form=True)
     build = AppBuild(settings, converter.convert_all(RuleSet(errors=rules.errors)))
     names = StanzaNames(settings.name)
+    folded = correlated_only(rules)
     for rule in rules:
         for target in converter.targets:
+            if id(rule) in folded:
+                build.results.append(ConversionResult(
+                    rule.id, rule.title, target, Status.SKIPPED, path=rule.path, error=folded[id(rule)]))
+                continue
             result = converter.convert(rule, target, rules)
             if result.status is Status.CONVERTED:
                 try:
@@ -124,6 +129,28 @@ def plan_app(rules: RuleSet, targets: Sequence[str] = TARGETS, settings: AppSett
     check_macro_calls(build)
     logger.info("planned app %s: %d correlation searches", settings.name, len(build.searches))
     return build
+
+
+def correlated_only(rules: RuleSet) -> dict[int, str]:
+    """Rules that only feed a correlation (Sigma's default, ``generate: false``), by id(rule),
+    with the reason: they become part of that correlation's search, not searches of their own.
+    """
+    by_reference = {}
+    for rule in rules:
+        for key in (rule.id, rule.name):
+            if key:
+                by_reference[key] = rule
+    folded: dict[int, str] = {}
+    for rule in rules:
+        correlation = rule.data.get("correlation") if rule.is_correlation else None
+        if not isinstance(correlation, dict) or correlation.get("generate") is True:
+            continue
+        for reference in correlation.get("rules") or ():
+            target = by_reference.get(str(reference))
+            if target is not None:
+                folded[id(target)] = (f"only part of the correlation {rule.title!r} (generate: false): "
+                                      "it is searched inside that correlation's search")
+    return folded
 
 
 def check_writable(rule: LoadedRule, target: str, result: ConversionResult) -> None:
@@ -164,13 +191,19 @@ def default_meta(header: tuple[str, ...]) -> ConfFile:
     return ConfFile("metadata/default.meta", (*shared, *private), header)
 
 
-def archive_bytes(folder: Path, app_name: str) -> bytes:
-    """A reproducible ``.tar.gz`` of *folder* with top-level folder *app_name*."""
+def archive_bytes(folder: Path, app_name: str, exclude: Iterable[str] = ()) -> bytes:
+    """A reproducible ``.tar.gz`` of *folder* with top-level folder *app_name*.
+
+    Paths in *exclude* (relative, with what is below them) stay out of the archive.
+    """
+    skipped = tuple(exclude)
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:
         with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for path in [folder, *sorted(folder.rglob("*"))]:
                 relative = path.relative_to(folder).as_posix()
+                if any(relative == s or relative.startswith(s + "/") for s in skipped):
+                    continue
                 info = tarfile.TarInfo(app_name if path == folder else f"{app_name}/{relative}")
                 info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
                 if path.is_dir():
@@ -193,6 +226,22 @@ def _verify_written(build: AppBuild, folder: Path) -> None:
             f"holds {len(names)} correlation searches, but {len(build.searches)} rule/target pairs were built",
             location=Location.of(path),
         )
+
+
+# What Splunk writes into an installed app when users tune it in Splunk Web (a filter
+# macro, a schedule): sigmakit rebuilds default/ and keeps these across builds.
+LOCAL_SETTINGS: Final = ("local", "metadata/local.meta")
+
+
+def _keep_local_settings(final: Path, staging: Path) -> None:
+    """Copy the earlier app's local settings into the new build (they are not sigmakit's)."""
+    for relative in LOCAL_SETTINGS:
+        source = final / relative
+        if source.is_dir():
+            shutil.copytree(source, staging / relative, symlinks=True)
+        elif source.is_file():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, staging / relative)
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:
@@ -224,11 +273,13 @@ def write_app(build: AppBuild, output_dir: str | Path, package: bool = False) ->
         for relative, conf in build.files.items():
             write_conf(conf, staging / relative)
         _verify_written(build, staging)
+        _keep_local_settings(final, staging)
         if package:
             handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tar.gz.tmp", dir=output)
             archive_temporary = Path(temporary)
             with os.fdopen(handle, "wb") as stream:
-                stream.write(archive_bytes(staging, name))
+                stream.write(archive_bytes(staging, name, exclude=LOCAL_SETTINGS))
+            os.chmod(temporary, 0o644)
         os.chmod(staging, 0o755)
         _swap_into_place(staging, final)
         if archive_temporary is not None:

@@ -26,14 +26,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from sigma.conditions import ConditionAND, ConditionOR
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConfigurationError
 from sigma.processing.transformations.base import PreprocessingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaExpansion, SigmaFieldReference, SigmaString, SigmaType
+from sigma.types import (
+    SigmaBool,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+)
 
 from sigmakit.errors import RefusedError
 from sigmakit.pipelines import notes
@@ -180,6 +191,20 @@ class FieldMapTransformation(PreprocessingTransformation):
         ]
         return self._build(item, Group(item.value_linking, converted))  # type: ignore[arg-type]
 
+    def _stand_in_fields(self) -> frozenset[str]:
+        """Fields where the source stores a stand-in for missing and empty values alike."""
+        settings = {} if self._pipeline is None else self._pipeline.vars.get("sigmakit", {})
+        missing = settings.get("missing_values") or {}
+        return frozenset(missing.get("stored_fields") or ())
+
+    def _empty_as_missing(self, converted: Converted) -> Converted:
+        """An empty-string test on a field whose empty values the source stores as missing
+        (the CIM data model's "unknown") is a test for a missing value: ``''`` becomes null."""
+        if (isinstance(converted, Term) and isinstance(converted.value, SigmaString)
+                and not converted.value.s and converted.field in self._stand_in_fields()):
+            return Term(converted.field, SigmaNull())
+        return converted
+
     def _null_field(self, mappings: tuple[FieldMapping, ...]) -> str | None:
         renames = [m.field for m in mappings if m.converter in ("rename", "lowercase") and m.field]
         return renames[-1] if renames else None
@@ -200,7 +225,7 @@ class FieldMapTransformation(PreprocessingTransformation):
             )
             result = CONVERTERS[mapping.converter](value, context)
             if result is not None:
-                return result
+                return self._empty_as_missing(result)
         fields = ", ".join(f for m in mappings for f in m.target_fields) or "none"
         return _Unavailable(
             f"{sigma_field} value {_describe(value)} cannot be expressed with the fields of {self.source} ({fields})"
@@ -260,10 +285,70 @@ def _flatten(group: Group) -> Group:
     return Group(group.linking, flat)  # type: ignore[arg-type]
 
 
+_COMPARISONS: Final = {"LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=", "NEQ": "!="}
+
+
 def _describe(value: SigmaType) -> str:
+    """A rule value as the rule author wrote it, for messages."""
     if isinstance(value, SigmaString):
         return repr(value.original or str(value))
-    return repr(str(value))
+    if isinstance(value, SigmaNull):
+        return "null"
+    if isinstance(value, SigmaCompareExpression):
+        return f"{_COMPARISONS.get(value.op.name, value.op.name)} {value.number.number}"
+    if isinstance(value, SigmaRegularExpression):
+        return f"re {value.regexp.original!r}"
+    if isinstance(value, SigmaCIDRExpression):
+        return f"cidr {value.cidr!r}"
+    if isinstance(value, SigmaNumber):
+        return str(value.number)
+    if isinstance(value, SigmaBool):
+        return "true" if value.boolean else "false"
+    return type(value).__name__.removeprefix("Sigma")
 
 
-__all__ = ["FieldMapTransformation", "FieldMapping", "parse_field_mappings", "ConditionAND"]
+@dataclass
+class KnownFieldsTransformation(PreprocessingTransformation):
+    """Treat a field the data source never has as unavailable, though no name changes.
+
+    Sysmon's field names are Sigma's own, so its pipeline maps nothing; a misspelled or
+    foreign field (``ParentImagee``, ``GrandParentImage``) would still be searched, and
+    under ``not`` silently widen the search. This step marks such tests unavailable and
+    lets the field policy drop or refuse them. The known names are read from the
+    pipeline's ``vars.sigmakit`` lists named in ``fields_from``.
+    """
+
+    fields_from: list[str]
+    source: str = "the data source"
+
+    def known_fields(self) -> frozenset[str]:
+        settings = {} if self._pipeline is None else self._pipeline.vars.get("sigmakit", {})
+        missing = [name for name in self.fields_from if name not in settings]
+        if missing:
+            raise SigmaConfigurationError(f"sigmakit_known_fields: no field list {missing} in vars.sigmakit")
+        return frozenset(name for key in self.fields_from for name in settings[key])
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        super().apply(rule)
+        if not isinstance(rule, SigmaRule):
+            return
+        known = self.known_fields()
+        for detection in rule.detection.detections.values():
+            self._mark(detection, known)
+        resolve_unavailable(rule, self.source)
+
+    def _mark(self, detection: SigmaDetection, known: frozenset[str]) -> None:
+        for index, item in enumerate(detection.detection_items):
+            if isinstance(item, SigmaDetection):
+                self._mark(item, known)
+            elif isinstance(item, UnavailableDetectionItem) or item.field is None:
+                continue
+            elif item.field not in known:
+                detection.detection_items[index] = UnavailableDetectionItem.mark(
+                    item, f"{item.field} is not a field of {self.source}")
+            elif any(isinstance(v, SigmaFieldReference) and v.field not in known for v in item.value):
+                detection.detection_items[index] = UnavailableDetectionItem.mark(
+                    item, f"{item.field}|fieldref names a field that is not in {self.source}")
+
+
+__all__ = ["FieldMapTransformation", "FieldMapping", "KnownFieldsTransformation", "parse_field_mappings", "ConditionAND"]

@@ -19,7 +19,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 from sigma.processing.transformations import transformations as pysigma_transformations
 
 from sigmakit.errors import UsageError
-from sigmakit.pipelines.field_map import FieldMapping, FieldMapTransformation
+from sigmakit.pipelines.field_map import FieldMapping, FieldMapTransformation, KnownFieldsTransformation
 from sigmakit.pipelines.result_fields import ResultField, parse_result_fields
 from sigmakit.pipelines.source import BaseSearchTransformation, ScopeTransformation
 
@@ -29,6 +29,7 @@ SIGMAKIT_TRANSFORMATIONS: Final = {
     "sigmakit_scope": ScopeTransformation,
     "sigmakit_field_map": FieldMapTransformation,
     "sigmakit_base_search": BaseSearchTransformation,
+    "sigmakit_known_fields": KnownFieldsTransformation,
 }
 
 
@@ -100,6 +101,17 @@ class DataSource:
     field_rows: tuple[FieldRow, ...]
     strict_fields: bool
     result_fields: tuple[ResultField, ...] = ()
+
+    @property
+    def stand_ins(self) -> dict[str, str]:
+        """Field -> the text this source stores in it instead of a missing value.
+
+        From the ``missing_values`` block of the pipeline's settings (the CIM data model
+        keeps ``unknown`` in its calculated fields); empty for raw event sources.
+        """
+        missing = self.settings.get("missing_values") or {}
+        stored_as = missing.get("stored_as")
+        return {name: str(stored_as) for name in missing.get("stored_fields") or ()} if stored_as else {}
 
     @property
     def data_model(self) -> str | None:

@@ -227,6 +227,11 @@ class RuleTestRunner:
                 report.results.append(run_case(rule, case))
 
 
+def run_rule_tests(paths: Iterable[str | Path]) -> RuleTestReport:
+    """Run the rule tests beside every rule under *paths* (the library form of ``sigmakit test``)."""
+    return RuleTestRunner().run(paths)
+
+
 def _rule_files(paths: Iterable[str | Path]) -> list[Path]:
     """Rule files under *paths*; a test file named directly stands for its rule file."""
     found: list[Path] = []
@@ -288,7 +293,10 @@ def run_case(rule: LoadedRule, case: RuleTestCase) -> CaseResult:
     for reason, count in log.skipped.items():
         result.notes.append(f"{count} event(s) skipped: {reason}")
     for (forced, detected), count in log.mismatched.items():
-        result.notes.append(f"{count} event(s) read as {forced} are {detected} events")
+        # A true negative on events of another source proves nothing: their own source
+        # fields keep the case's base search from matching whatever the rule says.
+        result.problems.append(f"{count} event(s) of the case are {detected} events, not {forced} events: "
+                               f"write them as {forced} events or give the case source: {detected}")
     if result.events == 0 and not result.problems:
         result.problems.append("the test case has no events")
     return result
