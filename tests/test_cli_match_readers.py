@@ -27,7 +27,7 @@ def test_every_format_in_a_folder_with_detection_and_a_per_rule_summary() -> Non
     assert lines[-2] == (f"      7 hit(s)  Windows Diskshadow Proxy Execution  [{DISKSHADOW}] "
                          "(crowdstrike 2, security_4688 2, sysmon 3)")
     assert lines[-1] == ("19 event(s) from 7 file(s), 0 unreadable record(s) skipped; source auto (crowdstrike 3, "
-                         "security_4688 8, sysmon 8); 1 rule(s) compiled, 0 failed, 0 skipped; 7 hit(s), "
+                         "security_4688 8, sysmon 8); 1 rule(s) compiled, 0 rule error(s), 0 skipped; 7 hit(s), "
                          "0 correlation hit(s)")
     assert "reading:" not in result.stderr  # no progress line when stderr is not a terminal
 

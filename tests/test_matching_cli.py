@@ -54,7 +54,7 @@ def test_hits_to_stdout_summary_to_stderr(tmp_path: Path) -> None:
     ]
     assert result.stderr.splitlines() == [
         f"      2 hit(s)  Whoami  [{rule}]",
-        "3 event(s) from 1 file(s), 0 unreadable record(s) skipped; source auto (sigma 3); 1 rule(s) compiled, 0 failed, "
+        "3 event(s) from 1 file(s), 0 unreadable record(s) skipped; source auto (sigma 3); 1 rule(s) compiled, 0 rule error(s), "
         "0 skipped; 2 hit(s), 0 correlation hit(s)",
     ]
 
@@ -127,7 +127,7 @@ def test_rule_that_cannot_compile_fails_but_others_run(tmp_path: Path) -> None:
     assert len(result.stdout.splitlines()) == 2
     assert (f"error: {tmp_path / 'rules' / 'bad.yml'}:6: the matcher cannot evaluate this rule (expand): "
             "field 'User' uses placeholder %Admins%") in result.stderr
-    assert "1 rule(s) compiled, 1 failed, 0 skipped" in result.stderr
+    assert "1 rule(s) compiled, 1 rule error(s), 0 skipped" in result.stderr
 
 
 def test_placeholders_file(tmp_path: Path) -> None:

@@ -81,7 +81,9 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     and a summary per rule go to standard error.
 
     Exit status: 0 whether or not anything matched (1 with --fail-on-match when something
-    did); 1 when a rule could not be compiled or evaluated, or, with --strict, when an event
+    did); 1 when a rule could not be compiled or evaluated (also when it only cannot be
+    compiled for one of the sources present, such as a Sysmon-only field in 4688 events:
+    the summary counts such rule errors), or, with --strict, when an event
     record could not be read (unreadable records are always skipped, counted and reported;
     everything else still runs); 2 on usage errors.
     """
@@ -224,7 +226,7 @@ def _report(rules: RuleSet, matcher: SourceMatcher, log: ReadLog, source: str) -
     correlation_hits = sum(sum(state.session.correlation_hits) for state in states)
     info(f"{log.event_count} event(s) from {log.files} file(s), {log.problem_count} unreadable record(s) skipped; "
          f"source {source}{detected}; {len(compiled) + len(compiled_correlations)} rule(s) compiled, "
-         f"{len(failed) + len(rules.errors)} failed, {len(skipped)} skipped; "
+         f"{len(failed) + len(rules.errors)} rule error(s), {len(skipped)} skipped; "
          f"{hits} hit(s), {correlation_hits} correlation hit(s)")
     return bool(rules.errors or failed or matcher.event_errors)
 
