@@ -106,3 +106,30 @@ def test_byte_ranges_give_the_whole_file(tmp_path: Path) -> None:
 
 def test_json_lines_count_from_the_first_line_given(tmp_path: Path) -> None:
     assert [r.position for r in json_lines([b"{}\n", b"{}\n"], 41)] == [41, 42]
+
+
+RAW_RULE = """title: Raw Text
+id: 00000000-0000-0000-0000-0000000000aa
+logsource: {{category: process_creation, product: windows}}
+detection:
+    sel:
+        {field}: '{value}'
+    condition: sel
+"""
+
+
+def test_raw_is_decoded_for_matching_only_when_a_rule_reads_it(tmp_path: Path) -> None:
+    from sigmakit.matching import Matcher
+
+    path = tmp_path / "sysmon.jsonl"
+    path.write_text("\n" + json.dumps(SYSMON) + "\n", encoding="utf-8")  # line 2: the fast way
+    reads_raw = Matcher.from_text(RAW_RULE.format(field="_raw|contains", value="whoami"))
+    reads_image = Matcher.from_text(RAW_RULE.format(field="Image|endswith", value="\\cmd.exe"))
+    assert (reads_raw.reads_raw, reads_image.reads_raw) == (True, False)
+    for matcher in (reads_raw, reads_image):
+        (event,) = EventReader("auto").read([path])
+        fields = matcher.fields_of(event)
+        assert ("_raw" in fields) is matcher.reads_raw
+        hits = list(matcher.match([event]))
+        assert [hit.event.line for hit in hits] == [2]
+        assert hits[0].event.fields["_raw"] == json.dumps(SYSMON)  # the hit's event is whole
