@@ -133,3 +133,6 @@ def test_raw_is_decoded_for_matching_only_when_a_rule_reads_it(tmp_path: Path) -
         hits = list(matcher.match([event]))
         assert [hit.event.line for hit in hits] == [2]
         assert hits[0].event.fields["_raw"] == json.dumps(SYSMON)  # the hit's event is whole
+        # ... with its fields in the order the general way gives them (hits print in it)
+        (general,) = [e for e in general_way(path)[0] if e[1] == 2]
+        assert list(hits[0].event.fields) == list(general[4])

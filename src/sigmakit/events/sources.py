@@ -152,10 +152,16 @@ class SourceCatalog:
         keeps fields that make the forced source's base conditions fail. Without
         *with_time*, ``_time`` is left out (reading a timestamp is the costly part, and
         a caller may know no one reads it; calling again with it adds it); so is ``_raw``
-        when *raw* is None.
+        when *raw* is None. ``_raw`` comes last, so the fields are in the same order
+        whether it was added with the others or on a later call.
         """
+        self._add_source_fields(fields, file, detected, forced, with_time)
         if raw is not None:
             fields.setdefault("_raw", raw)
+
+    def _add_source_fields(
+        self, fields: MutableMapping[str, Any], file: str, detected: str | None, forced: str | None, with_time: bool,
+    ) -> None:
         if is_windows_event(fields):
             self._windows_fields(fields, detected, with_time)
             return
