@@ -87,7 +87,7 @@ class FieldAtoms:
             self.automaton = ahocorasick_rs.AhoCorasick(list(keys))
             self.payloads = tuple(frozenset(ids) for ids in keys.values())
             self.tests = tuple(tests[key] for key in keys)
-        self.cache: dict[str, frozenset[int]] = {}
+        self.cache: dict[str, frozenset[int]] = {}  # cleared in place only (see _Lookup)
 
     def find(self, value: str) -> frozenset[int]:
         found = self.cache.get(value)
@@ -171,6 +171,9 @@ class _Lookup:
         for atom, ids in atoms.items():
             by_field.setdefault(KEYWORDS if atom.field is None else atom.field, {})[atom] = ids
         self.fields = tuple((field, FieldAtoms(field_atoms)) for field, field_atoms in by_field.items())
+        # With each field, its cache's bound get: a repeated value, the common case, then
+        # costs no Python call (the cache is cleared in place, never replaced).
+        self.entries = tuple((field, atoms, atoms.cache.get) for field, atoms in self.fields)
         # Fields a parsed JSON object shows as they will be (see any_in_document).
         self.plain = all(field != KEYWORDS and "." not in field for field in by_field)
         self.marks = frozenset(i for ids in atoms.values() for i in ids if i < 0)
@@ -178,10 +181,13 @@ class _Lookup:
 
     def find(self, fields: Mapping[str, Any]) -> set[int]:
         found: set[int] = set()
-        for field, atoms in self.fields:
-            value = fields.get(field, MISSING)
+        get = fields.get
+        for field, atoms, cached in self.entries:
+            value = get(field, MISSING)
             if type(value) is str:  # the common case, kept fast
-                hit = atoms.find(value)
+                hit = cached(value)
+                if hit is None:
+                    hit = atoms.find(value)
                 if hit:
                     found |= hit
             elif value is not None:
@@ -205,10 +211,13 @@ class _Lookup:
             return True
         marks, hidden = self.marks, self.hidden
         excluded: set[int] = set()
-        for field, atoms in self.fields:
-            value = document.get(field, MISSING)
+        get = document.get
+        for field, atoms, cached in self.entries:
+            value = get(field, MISSING)
             if type(value) is str:
-                found = atoms.find(value)
+                found = cached(value)
+                if found is None:
+                    found = atoms.find(value)
                 if found:
                     if not found <= marks:  # an id that is no mark: a rule to evaluate
                         return True
