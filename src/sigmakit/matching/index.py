@@ -18,8 +18,8 @@ id). Only rules with neither clause nor exclusion are evaluated on every event.
 Atoms are looked up field by field: the atoms of one field (equal to, starts with, ends
 with, contains a folded text) are a dictionary (equalities) and one Aho-Corasick
 automaton (ahocorasick-rs, all overlapping matches) over the folded value between a
-start and an end mark. (A value or text holding a mark itself is tested atom by atom
-instead: a negative trigger must not see an atom that is not there.) What a
+start and an end mark. (A value or an atom's text holding a mark itself is tested atom
+by atom instead: a negative trigger must not see an atom that is not there.) What a
 value satisfies depends on the value alone, so it is kept in a cache per field: the
 values of most fields repeat (image names, users, hashes, parent command lines), and a
 repeated value costs one dictionary lookup.
