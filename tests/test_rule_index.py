@@ -299,19 +299,3 @@ def test_the_index_keeps_rules_without_requirement_for_every_event() -> None:
     session = index.session(calibration=0)
     assert session.candidates({"Image": "C:\\b.exe"}) == {0}
     assert session.candidates({"Image": "C:\\A.EXE"}) == {0, 1}
-
-
-def test_raw_is_decoded_for_matching_only_when_a_rule_may_read_it(tmp_path: Path) -> None:
-    path = tmp_path / "events.jsonl"
-    path.write_text('{"a": "x"}\n{"a": "y", "b": "evil"}\n{"a": "z", "b": "good"}\n', encoding="utf-8")
-    rule = "title: R\nlogsource: {product: test}\ndetection:\n  sel: {%s}\n  condition: sel\n"
-    reads_raw = Matcher.from_text(rule % "_raw|contains: 'EVIL'")
-    reads_a = Matcher.from_text(rule % "a: 'y'")
-    keyword = Matcher.from_text("title: K\nlogsource: {product: test}\ndetection:\n  k: ['evil']\n  condition: k\n")
-    assert (reads_raw.reads_raw, reads_a.reads_raw, keyword.reads_raw) == (True, False, True)
-    for matcher, lines in ((reads_raw, [2]), (reads_a, [2]), (keyword, [2])):
-        events = list(EventReader("sigma").read([path]))
-        assert ("_raw" in matcher.fields_of(events[2])) == matcher.reads_raw
-        hits = list(matcher.match(events))
-        assert [hit.event.line for hit in hits] == lines
-        assert all("_raw" in hit.event.fields for hit in hits)  # the full fields, as ever

@@ -17,10 +17,10 @@ class FieldSource(Protocol):
     def fields(self, event: "Event") -> dict[str, Any]:
         """The event's fields (values as text)."""
 
-    def matching_fields(self, event: "Event", with_time: bool, with_raw: bool = True) -> Mapping[str, Any]:
+    def matching_fields(self, event: "Event", with_time: bool) -> Mapping[str, Any]:
         """A mapping the matcher reads exactly as it reads ``fields`` (sigmakit.matching.view:
         a number and its text compare the same), cheaper to get; or ``event.fields``.
-        Without *with_time* it may lack ``_time``, without *with_raw* ``_raw``."""
+        Without *with_time* it may lack ``_time``."""
 
 
 class Event:
@@ -68,12 +68,11 @@ class Event:
             self.document = self.raw = None
         return self._fields
 
-    def matching_fields(self, with_time: bool = True, with_raw: bool = True) -> Mapping[str, Any]:
+    def matching_fields(self, with_time: bool = True) -> Mapping[str, Any]:
         """``fields``, or before they are built, what the reader can give for matching
-        (without ``_time`` if not *with_time*, without ``_raw`` if not *with_raw*: a
-        caller that reads no ``_time``, no ``_raw``)."""
+        (without ``_time`` if not *with_time*: a caller that reads no ``_time``)."""
         if self._fields is None and self._build is not None:
-            return self._build.matching_fields(self, with_time, with_raw)
+            return self._build.matching_fields(self, with_time)
         return self.fields
 
     def __eq__(self, other: object) -> bool:

@@ -412,16 +412,14 @@ class _JsonLineFields:
         self.catalog.add_index_fields(fields, _raw_text(event), event.file, detected, self.forced)
         return fields
 
-    def matching_fields(self, event: Event, with_time: bool, with_raw: bool = True) -> Mapping[str, Any]:
-        """A flat object itself, with the index-time fields (``_time`` only *with_time*,
-        ``_raw`` only *with_raw*: decoding the line is a cost per event): numbers stay
-        numbers, which the matcher reads as it reads their text. The fields are built
-        later from it (adding ``_time`` and ``_raw`` then)."""
+    def matching_fields(self, event: Event, with_time: bool) -> Mapping[str, Any]:
+        """A flat object itself, with the index-time fields (``_time`` only *with_time*):
+        numbers stay numbers, which the matcher reads as it reads their text. The fields
+        are built later from it (adding ``_time`` then)."""
         document, detected = event.document
         if not _CONTAINERS.isdisjoint(map(type, document.values())):
             return event.fields
-        raw = _raw_text(event) if with_raw else None
-        self.catalog.add_index_fields(document, raw, event.file, detected, self.forced, with_time)
+        self.catalog.add_index_fields(document, _raw_text(event), event.file, detected, self.forced, with_time)
         return document  # type: ignore[no-any-return]
 
 

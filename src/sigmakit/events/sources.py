@@ -142,7 +142,7 @@ class SourceCatalog:
         return self.detect(document)  # type: ignore[arg-type]
 
     def add_index_fields(
-        self, fields: MutableMapping[str, Any], raw: str | None, file: str, detected: str | None, forced: str | None,
+        self, fields: MutableMapping[str, Any], raw: str, file: str, detected: str | None, forced: str | None,
         with_time: bool = True,
     ) -> None:
         """Add what Splunk would add at index time; fields the event has are kept.
@@ -151,11 +151,9 @@ class SourceCatalog:
         no source takes the forced source's settings, so an event of the wrong source
         keeps fields that make the forced source's base conditions fail. Without
         *with_time*, ``_time`` is left out (reading a timestamp is the costly part, and
-        a caller may know no one reads it; calling again with it adds it). *raw* None
-        leaves ``_raw`` out in the same way.
+        a caller may know no one reads it; calling again with it adds it).
         """
-        if raw is not None:
-            fields.setdefault("_raw", raw)
+        fields.setdefault("_raw", raw)
         if is_windows_event(fields):
             self._windows_fields(fields, detected, with_time)
             return

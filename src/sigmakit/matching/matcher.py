@@ -182,14 +182,12 @@ class Matcher:
     stand_ins: Mapping[str, str] = field(default_factory=dict)
     _index: RuleIndex | None = field(default=None, repr=False, compare=False)
     _reads_time: bool | None = field(default=None, repr=False, compare=False)
-    _reads_raw: bool | None = field(default=None, repr=False, compare=False)
 
     def fields_of(self, event: Event | Mapping[str, Any]) -> Mapping[str, Any]:
         """The event's fields as the rules read them (stand-ins for missing values hidden):
-        for an Event, its matching_fields(), with ``_time`` and ``_raw`` only if a rule may
-        read them."""
+        for an Event, its matching_fields(), with ``_time`` only if a rule may read it."""
         if isinstance(event, Event):
-            fields = event.matching_fields(with_time=self.reads_time, with_raw=self.reads_raw)
+            fields = event.matching_fields(with_time=self.reads_time)
         else:
             fields = event
         if not self.stand_ins:
@@ -204,14 +202,6 @@ class Matcher:
             self._reads_time = any(rule.detection.reads is None or "_time" in rule.detection.reads
                                    for rule in self.rules)
         return self._reads_time
-
-    @property
-    def reads_raw(self) -> bool:
-        """Whether a rule may read ``_raw`` (by name, or as any value: a keyword)."""
-        if self._reads_raw is None:
-            self._reads_raw = any(rule.detection.reads is None or "_raw" in rule.detection.reads
-                                  for rule in self.rules)
-        return self._reads_raw
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
