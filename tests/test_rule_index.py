@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sigmakit.events import EventReader, ReadLog
+from sigmakit.events.json_records import fields_from_object
 from sigmakit.matching import Matcher
 from sigmakit.matching.index import RuleIndex
 from sigmakit.matching.requirements import Atom, Kind, required_substrings
@@ -28,6 +29,14 @@ def requirement_of(detection: str, target: str | None = None) -> set[frozenset[t
     matcher = Matcher.from_text(text, target)
     assert not matcher.errors, matcher.errors
     return {frozenset((a.field, a.kind.value, a.text) for a in clause) for clause in matcher.rules[0].detection.requirement}
+
+
+def exclusion_of(detection: str, target: str | None = None) -> set[tuple[str | None, str, str]]:
+    text = ("title: T\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
+            + "".join(f"  {line}\n" for line in detection.strip().splitlines()))
+    matcher = Matcher.from_text(text, target)
+    assert not matcher.errors, matcher.errors
+    return {(a.field, a.kind.value, a.text) for a in matcher.rules[0].detection.exclusion}
 
 
 def test_diskshadow_requires_its_image_and_one_of_its_switches() -> None:
@@ -73,6 +82,79 @@ def test_regex_literals() -> None:
     assert required_substrings(r"a\Qb") == ()  # not Python syntax: nothing is required
 
 
+def test_exclusions_take_only_values_the_matcher_decides_with_one_folded_comparison() -> None:
+    found = exclusion_of("sel: {Image|endswith: ['.EXE', '.Com'], OriginalFileName: 'Cmd.Exe'}\n"
+                         "f1: {Image|startswith: 'C:\\Program Files\\'}\nf2: {Image|contains: '\\'}\n"
+                         "condition: not sel and not 1 of f*")
+    # sel is an AND of two fields: no single atom makes it true.
+    assert found == {("Image", "prefix", "c:\\program files\\"), ("Image", "contains", "\\")}
+    assert exclusion_of("sel: {Image|endswith: ['.EXE', '.Com']}\ncondition: not sel") == {
+        ("Image", "suffix", ".exe"), ("Image", "suffix", ".com")}
+    assert exclusion_of("sel: {Image: 'Straße'}\ncondition: not sel") == {("Image", "exact", "strasse")}
+    # Not sufficient: inner wildcards, '?', regexes, cased and base64 values, numbers,
+    # null, field references, keywords, an empty value.
+    for value in ("{Image: 'C:\\\\*.exe'}", "{Image: 'C:*.exe'}", "{Image: 'a*b*c'}", "{Image|endswith: 'wsl?.exe'}",
+                  "{Image|re: 'abc'}", "{Image|cased: 'Abc'}", "{Image|startswith|cased: 'Abc'}",
+                  "{Image|base64: 'abc'}", "{Image|base64offset|contains: 'abc'}", "{ProcessId: 4}",
+                  "{Image: null}", "{Image|fieldref: ParentImage}", "['evil']", "{Image: ''}",
+                  "{Image|contains: ''}", "{Image|gt: 3}", "{Image|cidr: '10.0.0.0/8'}", "{Image|exists: true}"):
+        assert exclusion_of(f"sel: {value}\ncondition: not sel") == set(), value
+
+
+def test_exclusions_through_and_or_and_double_negation() -> None:
+    parts = "a: {Image|endswith: '.a'}\nb: {Image|endswith: '.b'}\nc: {Image|endswith: '.c'}\n"
+    assert exclusion_of(parts + "condition: not a or not b") == set()
+    assert exclusion_of(parts + "condition: (not a and not c) or (not b and not c)") == {("Image", "suffix", ".c")}
+    assert exclusion_of(parts + "condition: not (a or b)") == {("Image", "suffix", ".a"), ("Image", "suffix", ".b")}
+    assert exclusion_of(parts + "condition: not (a and b)") == set()
+    assert exclusion_of(parts + "condition: not (a and not b)") == set()
+    assert exclusion_of(parts + "condition: not (a or not (b or c))") == {("Image", "suffix", ".a")}
+    assert exclusion_of(parts + "condition: a and not b") == {("Image", "suffix", ".b")}
+
+
+def test_a_rule_with_an_exclusion_is_a_candidate_unless_one_of_its_atoms_holds() -> None:
+    atom = Atom("Image", Kind.SUFFIX, ".exe")
+    index = RuleIndex([(), (), (frozenset({Atom("Image", Kind.SUFFIX, "\\a.exe")}),)],
+                      [frozenset({atom}), frozenset(), frozenset({atom})])
+    assert index.always == (1,)  # rule 2 keeps its positive trigger
+    session = index.session(calibration=0)
+    assert session.candidates({"Image": "C:\\b.EXE"}) == {1}
+    assert session.candidates({"Image": "C:\\a.exe"}) == {1, 2}
+    for fields in ({}, {"Image": None}, {"Image": "C:\\b.dll"}, {"Image": 5}, {"Image": []},
+                   {"Image": {"x": "a.exe"}}, {"Image": ["a.dll", None]}):
+        assert session.candidates(fields) == {0, 1}, fields
+    assert session.candidates({"Image": ["a.dll", ["b.exe"]]}) == {1}
+    assert session.summary().excluding == 1
+
+
+def test_marks_in_a_value_or_an_atom_never_fake_an_atom() -> None:
+    atoms = [Atom("F", Kind.PREFIX, "ab"), Atom("F", Kind.SUFFIX, "yz"), Atom("F", Kind.CONTAINS, "\x02q"),
+             Atom("F", Kind.PREFIX, "r\x03"), Atom("F", Kind.SUFFIX, "\x02s")]
+    index = RuleIndex([()] * len(atoms), [frozenset({atom}) for atom in atoms])
+    session = index.session(calibration=0)
+    everyone = set(range(len(atoms)))
+    for value, holding in (("ab", {0}), ("x\x02ab", set()), ("yz\x03x", set()), ("abyz", {0, 1}),
+                           ("q", set()), ("\x02q", {2}), ("r", set()), ("r\x03", {3}), ("\x02sr\x03", set()),
+                           ("a\x02s", {4})):
+        assert session.candidates({"F": value}) == everyone - holding, repr(value)
+
+
+def test_the_screen_excludes_only_by_text_values_the_rules_see() -> None:
+    host, image = Atom("host", Kind.EXACT, "pc"), Atom("Image", Kind.EXACT, "unknown")
+    index = RuleIndex([(), ()], [frozenset({host}), frozenset({image, Atom("Image", Kind.EXACT, "5")})],
+                      hidden={"Image": "unknown"})
+    session = index.session(calibration=0)
+    # Index-time fields may be added or kept differently by the reader; a stand-in is
+    # hidden from the rules, and numbers become text later.
+    for document in ({"host": "pc", "Image": "unknown"}, {"host": "pc", "Image": 5}, {"host": "pc"},
+                     {"Image": "Unknown", "host": 5}):
+        assert session.screen(document), document
+    assert session.candidates({"host": "pc", "Image": "unknown"}) == set()  # fields as the rules see them
+    plain = RuleIndex([()], [frozenset({image})]).session(calibration=0)
+    assert not plain.screen({"Image": "UNKNOWN"})
+    assert plain.screen({"Image": ["unknown"]}) and plain.screen({"Image": None}) and plain.screen({})
+
+
 # -- soundness: the index never leaves out a rule that matches ---------------------------------------
 VALUES = st.text(alphabet="aAbBcC\\. -*?ß", max_size=6)
 EVENT_TEXT = st.text(alphabet="aAbBcC\\. -ßs", max_size=12)
@@ -100,6 +182,64 @@ def test_candidates_include_every_matching_rule(value: str, second: str, modifie
             assert 0 in candidates
     if matcher.rules[0].matches(event):
         assert session.screen(event)
+
+
+NEGATED_VALUES = st.text(alphabet="aAbB\\.-*?ßİﬃΣς\u212a\x02\x03", max_size=5)
+NEGATED_MODIFIERS = st.sampled_from(["", "|contains", "|startswith", "|endswith", "|re", "|cased",
+                                     "|startswith|cased", "|base64", "|contains|windash"])
+NEGATED_TEXT = st.text(alphabet="aAbB\\.-ßsSİiı\u0307Σσςﬃfk\u212a\x02\x03", max_size=8)
+NEGATED_VALUE = st.one_of(NEGATED_TEXT, st.integers(-2, 12), st.none(), st.booleans(), st.just("MISSING"),
+                          st.lists(st.one_of(NEGATED_TEXT, st.integers(0, 9), st.none(),
+                                             st.lists(NEGATED_TEXT, max_size=2)), max_size=3))
+NEGATED_CONDITIONS = st.sampled_from([
+    "not sel", "ref and not sel", "not sel and not other", "not (sel or other)", "not (sel and other)",
+    "not sel or ref", "(not sel and not other) or (not sel and ref)", "not (ref or not sel)", "not (not sel)",
+])
+
+
+# Event texts made from a rule's values: cases changed, wildcards filled, text around.
+VARIANTS = st.sampled_from([str.upper, str.lower, str.casefold, str.swapcase, lambda v: v, lambda v: "x" + v,
+                            lambda v: v + "\\", lambda v: "\x02" + v.upper() + "\x03"])
+
+
+def event_value(data: st.DataObject, values: list[str]) -> object:
+    def variant(value: str) -> str:
+        filled = value.replace("*", data.draw(st.sampled_from(["", "b", "*"]))).replace("?", "K")
+        return data.draw(VARIANTS)(filled)  # type: ignore[no-any-return]
+
+    made = st.sampled_from(values).map(variant)
+    return data.draw(st.one_of(NEGATED_VALUE, made, st.lists(st.one_of(made, NEGATED_TEXT), max_size=3)))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(NEGATED_VALUES, min_size=1, max_size=2), second=NEGATED_VALUES, modifier=NEGATED_MODIFIERS,
+       condition=NEGATED_CONDITIONS, data=st.data())
+def test_negative_triggers_never_miss_a_matching_rule(values: list[str], second: str, modifier: str, condition: str,
+                                                      data: st.DataObject) -> None:
+    rule_values = [v.replace("*", ".").replace("?", ".").replace("\\", "\\\\") for v in values] \
+        if modifier == "|re" else values
+    detection = {"sel": {f"Image{modifier}": rule_values}, "other": {"CommandLine|endswith": [second, "zz"]},
+                 "ref": {"Image|fieldref": "ParentImage"}, "condition": condition}
+    text = yaml.safe_dump({"title": "N", "logsource": {"product": "test"}, "detection": detection})
+    matcher = Matcher.from_text(text)
+    if matcher.errors:
+        return  # an invalid regular expression or base64 of an empty value
+    image, parent = event_value(data, values), event_value(data, values)
+    command = event_value(data, [second])
+    document = {name: value for name, value in (("Image", image), ("CommandLine", command),
+                                                ("ParentImage", parent)) if value != "MISSING"}
+    # What the reader makes of the object: the object itself when it holds no list or
+    # object (numbers stay numbers), else its flattened fields.
+    plain = not any(isinstance(value, (list, dict)) for value in document.values())
+    read = [document] if plain else [fields_from_object(document)]
+    rule = matcher.rules[0]
+    session = matcher.index.session(calibration=1)
+    for _ in range(2):  # before and after calibration
+        for fields in (document, *read):
+            if rule.matches(fields):
+                assert 0 in session.candidates(fields), fields
+    if any(rule.matches(fields) for fields in read):
+        assert session.screen(document)
 
 
 def test_memo_never_shares_an_answer_between_a_number_a_boolean_and_a_text() -> None:
@@ -143,6 +283,9 @@ def assert_same_hits(matcher: Matcher, path: Path) -> int:
 
 def test_corpus_rules_hit_the_same_events_with_and_without_the_index(corpus_sysmon: Matcher, tmp_path: Path) -> None:
     assert len(corpus_sysmon.rules) == 1241
+    # The three rules made only of negations and a field reference have negative triggers.
+    assert corpus_sysmon.index.always == ()
+    assert len(corpus_sysmon.index.exclusions) == 3
     assert assert_same_hits(corpus_sysmon, generated_events(tmp_path, 2000)) == 248
 
 

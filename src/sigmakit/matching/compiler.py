@@ -75,7 +75,7 @@ from sigmakit.matching.patterns import (
     compile_string,
 )
 from sigmakit.matching.regex import RegexCompileError, compile_regex
-from sigmakit.matching.requirements import Requirement, requirement
+from sigmakit.matching.requirements import Exclusion, Requirement, exclusion, requirement
 from sigmakit.matching.timestamps import parse_time, time_part
 from sigmakit.matching.view import EventView, scalars
 from sigmakit.pipelines.source import BASE_SELECTION
@@ -115,7 +115,8 @@ class CompiledDetection:
     which selections an event matched. ``literals`` is None or a set of case-folded
     strings of which every matching event contains at least one in some value (see
     literals.py): what a literal prefilter needs. ``requirement`` is what the rule index
-    keys the rule by (see requirements.py). ``reads`` names every field the predicate
+    keys the rule by, ``exclusion`` what it keys a rule without requirement by (see
+    requirements.py). ``reads`` names every field the predicate
     reads (None when it reads every value: a keyword), so the predicate's answer is a
     function of those fields' values alone.
     """
@@ -125,6 +126,7 @@ class CompiledDetection:
     literals: frozenset[str] | None
     requirement: Requirement = ()
     reads: tuple[str, ...] | None = None
+    exclusion: Exclusion = frozenset()
 
 
 def _cost(predicate: Predicate) -> int:
@@ -382,7 +384,8 @@ class PredicateBackend(Backend):
             tree = SigmaCondition(name, rule.detection, rule.detection.source).parse()
             selections[name] = self.convert_condition(tree, state)
         tree = rule.detection.parsed_condition[0].parse()
-        return CompiledDetection(query, selections, required_literals(tree), requirement(tree), fields_read(tree))
+        return CompiledDetection(query, selections, required_literals(tree), requirement(tree), fields_read(tree),
+                                 exclusion(tree))
 
     # -- boolean structure -----------------------------------------------------------------
     def convert_condition(self, cond: Any, state: ConversionState) -> Predicate:

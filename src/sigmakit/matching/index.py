@@ -4,15 +4,22 @@ at once, so that a thousand rules cost far less than a thousand passes over the 
 Each rule's ``Requirement`` (requirements.py) lists clauses of atoms: for every event
 the rule matches, each clause has a true atom. The index picks one clause per rule, its
 *trigger*; a rule is evaluated (with its full predicate) only on events where an atom
-of its trigger is true, and rules with no clause at all (conditions made only of
-negations, field references...) on every event. So the index changes how fast hits are
-found, never which: a true atom is never missed, a rule whose trigger holds may still
-not match.
+of its trigger is true. So the index changes how fast hits are found, never which: a
+true atom is never missed, a rule whose trigger holds may still not match.
+
+A rule with no clause at all (conditions made of negations, field references...) may
+still have an ``Exclusion`` (requirements.py): atoms none of which is true for an event
+the rule matches, from ``not S`` where the atoms make S true. Such a rule has a
+*negative trigger*: it is a candidate unless one of those atoms is true (so also when
+the field is missing, ``None``, or holds no text). Its atoms are looked up with the
+others, in the same per-field caches, under the rule's *mark* (``~rule``, a negative
+id). Only rules with neither clause nor exclusion are evaluated on every event.
 
 Atoms are looked up field by field: the atoms of one field (equal to, starts with, ends
 with, contains a folded text) are a dictionary (equalities) and one Aho-Corasick
 automaton (ahocorasick-rs, all overlapping matches) over the folded value between a
-start and an end mark. What a
+start and an end mark. (A value or an atom's text holding a mark itself is tested atom
+by atom instead: a negative trigger must not see an atom that is not there.) What a
 value satisfies depends on the value alone, so it is kept in a cache per field: the
 values of most fields repeat (image names, users, hashes, parent command lines), and a
 repeated value costs one dictionary lookup.
@@ -23,6 +30,12 @@ events of a session it uses each rule's strongest clause (longest shortest text,
 least MIN_WEIGHT) while counting, for every clause of every rule, on how many events it
 holds; then each rule gets its least frequent clause as trigger. (Counting needs every
 clause's atoms on every event, which the value caches make affordable for a while.)
+Negative triggers are not learnt: a rule has one exclusion.
+
+Once calibrated, and if no rule is evaluated on every event, the reader's screen asks
+the index about each JSON object before its fields are made (any_in_document): the
+object is kept if a (positive) atom may hold, or if some rule with a negative trigger
+is not certainly excluded by the object's values.
 """
 
 from __future__ import annotations
@@ -34,7 +47,7 @@ from typing import Any, Final, Iterable, Mapping, Sequence
 import ahocorasick_rs
 
 from sigmakit.events.sources import INDEX_TIME_FIELDS
-from sigmakit.matching.requirements import Atom, Clause, Kind, Requirement, clause_strength
+from sigmakit.matching.requirements import Atom, Clause, Exclusion, Kind, Requirement, clause_strength
 from sigmakit.matching.view import MISSING, lookup, text_of, scalars
 
 logger = logging.getLogger(__name__)
@@ -46,6 +59,7 @@ CACHE_VALUES: Final = 20_000
 KEYWORDS: Final = "*"  # the pseudo-field of keyword atoms: every value of the event
 _START: Final = "\x02"
 _END: Final = "\x03"
+_MARKS: Final = frozenset({_START, _END})
 _NOTHING: Final = frozenset()
 
 
@@ -56,17 +70,24 @@ class FieldAtoms:
     def __init__(self, atoms: Mapping[Atom, Iterable[int]]) -> None:
         exact: dict[str, set[int]] = {}
         keys: dict[str, set[int]] = {}
+        tests: dict[str, tuple[Kind, str]] = {}
+        marked: dict[Atom, set[int]] = {}
         for atom, ids in atoms.items():
             if atom.kind is Kind.EXACT:
                 exact.setdefault(atom.text, set()).update(ids)
-            else:
+            elif _MARKS.isdisjoint(atom.text):
                 keys.setdefault(_key(atom), set()).update(ids)
+                tests[_key(atom)] = (atom.kind, atom.text)
+            else:  # its key would be read as another kind of atom: tested on its own
+                marked.setdefault(atom, set()).update(ids)
         self.exact = {text: frozenset(ids) for text, ids in exact.items()}
+        self.marked = tuple((atom.kind, atom.text, frozenset(ids)) for atom, ids in marked.items())
         self.automaton: Any = None
         if keys:
             self.automaton = ahocorasick_rs.AhoCorasick(list(keys))
             self.payloads = tuple(frozenset(ids) for ids in keys.values())
-        self.cache: dict[str, frozenset[int]] = {}
+            self.tests = tuple(tests[key] for key in keys)
+        self.cache: dict[str, frozenset[int]] = {}  # cleared in place only (see _Lookup)
 
     def find(self, value: str) -> frozenset[int]:
         found = self.cache.get(value)
@@ -79,13 +100,31 @@ class FieldAtoms:
 
     def _search(self, folded: str) -> frozenset[int]:
         found = self.exact.get(folded, _NOTHING)
+        if self.marked:
+            found = found.union(*[ids for kind, text, ids in self.marked if _holds(kind, text, folded)])
         if self.automaton is None:
             return found
+        if _START in folded or _END in folded:
+            # The marks around the value would not be its ends only: each atom in turn.
+            return found.union(*[ids for (kind, text), ids in zip(self.tests, self.payloads)
+                                 if _holds(kind, text, folded)])
         matched = self.automaton.find_matches_as_indexes(_START + folded + _END, overlapping=True)
         if not matched:
             return found
         payloads = self.payloads
         return found.union(*[payloads[key] for key, _, _ in matched])
+
+
+def _holds(kind: Kind, text: str, folded: str) -> bool:
+    """Whether an atom of this kind and text is true for a folded value: the same test
+    the automaton makes, one atom at a time."""
+    if kind is Kind.EXACT:
+        return folded == text
+    if kind is Kind.PREFIX:
+        return folded.startswith(text)
+    if kind is Kind.SUFFIX:
+        return folded.endswith(text)
+    return text in folded
 
 
 def _key(atom: Atom) -> str:
@@ -120,22 +159,35 @@ def _all_texts(value: Any, out: list[str]) -> None:
 
 
 class _Lookup:
-    """Atoms grouped by field, giving for an event's fields the union of their ids."""
+    """Atoms grouped by field, giving for an event's fields the union of their ids.
 
-    def __init__(self, atoms: Mapping[Atom, Iterable[int]]) -> None:
+    Ids are rules (or clauses) that an atom may make candidates, and the marks
+    (negative ids) of rules that an atom excludes (see module docstring). *hidden* maps
+    fields to the text a data source stores for a missing value (Matcher.stand_ins),
+    which the rules see as no value at all."""
+
+    def __init__(self, atoms: Mapping[Atom, Iterable[int]], hidden: Mapping[str, str] | None = None) -> None:
         by_field: dict[str, dict[Atom, Iterable[int]]] = {}
         for atom, ids in atoms.items():
             by_field.setdefault(KEYWORDS if atom.field is None else atom.field, {})[atom] = ids
         self.fields = tuple((field, FieldAtoms(field_atoms)) for field, field_atoms in by_field.items())
+        # With each field, its cache's bound get: a repeated value, the common case, then
+        # costs no Python call (the cache is cleared in place, never replaced).
+        self.entries = tuple((field, atoms, atoms.cache.get) for field, atoms in self.fields)
         # Fields a parsed JSON object shows as they will be (see any_in_document).
         self.plain = all(field != KEYWORDS and "." not in field for field in by_field)
+        self.marks = frozenset(i for ids in atoms.values() for i in ids if i < 0)
+        self.hidden: Mapping[str, str] = hidden or {}
 
     def find(self, fields: Mapping[str, Any]) -> set[int]:
         found: set[int] = set()
-        for field, atoms in self.fields:
-            value = fields.get(field, MISSING)
+        get = fields.get
+        for field, atoms, cached in self.entries:
+            value = get(field, MISSING)
             if type(value) is str:  # the common case, kept fast
-                hit = atoms.find(value)
+                hit = cached(value)
+                if hit is None:
+                    hit = atoms.find(value)
                 if hit:
                     found |= hit
             elif value is not None:
@@ -148,37 +200,59 @@ class _Lookup:
         fields are made. The object's value of a field without a dot is the field's value,
         or, for a list, its elements that are not objects or lists (flattening gives the
         others other names), and an object has no text; a field readers add at index
-        time (INDEX_TIME_FIELDS) may be missing from the object but not the event."""
+        time (INDEX_TIME_FIELDS) may be missing from the object but not the event.
+
+        With marks (negative triggers), the object is also kept unless every marked rule
+        is certainly excluded. Only a text value of the object excludes: the event then
+        has that text as (one of) the field's values. Not so for an index-time field
+        (the reader may add it differently), nor for a stand-in text (hidden from the
+        rules), and numbers become text later: those values exclude nothing."""
         if not self.plain:
             return True
-        for field, atoms in self.fields:
-            value = document.get(field, MISSING)
+        marks, hidden = self.marks, self.hidden
+        excluded: set[int] = set()
+        get = document.get
+        for field, atoms, cached in self.entries:
+            value = get(field, MISSING)
             if type(value) is str:
-                if atoms.find(value):
-                    return True
+                found = cached(value)
+                if found is None:
+                    found = atoms.find(value)
+                if found:
+                    if not found <= marks:  # an id that is no mark: a rule to evaluate
+                        return True
+                    if field not in INDEX_TIME_FIELDS and hidden.get(field) != value:
+                        excluded |= found
             elif value is MISSING:
                 if field in INDEX_TIME_FIELDS:
                     return True
             elif type(value) is list:
                 for item in value:
                     text = None if isinstance(item, (dict, list)) else text_of(item)
-                    if text is not None and atoms.find(text):
+                    if text is not None and _some_rule(atoms.find(text), marks):
                         return True
             elif type(value) is not dict:
                 text = text_of(value)
-                if text is not None and atoms.find(text):
+                if text is not None and _some_rule(atoms.find(text), marks):
                     return True
-        return False
+        return len(excluded) < len(marks)  # some marked rule not excluded: a candidate
+
+
+def _some_rule(found: frozenset[int], marks: frozenset[int]) -> bool:
+    """Whether *found* holds an id that is not a mark (a rule that becomes a candidate)."""
+    return bool(found) and not found <= marks
 
 
 @dataclass(frozen=True)
 class IndexSummary:
     """How a session's index stands: rules evaluated on every event, rules reached
-    through a trigger, and whether the triggers are learnt yet."""
+    through a trigger (negative triggers included), how many of those through a negative
+    one, and whether the triggers are learnt yet."""
 
     always: tuple[int, ...]
     triggered: int
     calibrated: bool
+    excluding: int = 0
 
 
 class RuleIndex:
@@ -187,7 +261,9 @@ class RuleIndex:
     The index itself is shared; what is learnt from events lives in an IndexSession.
     """
 
-    def __init__(self, requirements: Sequence[Requirement]) -> None:
+    def __init__(self, requirements: Sequence[Requirement], exclusions: Sequence[Exclusion] = (),
+                 hidden: Mapping[str, str] | None = None) -> None:
+        """*exclusions*, if given, has one Exclusion per rule; *hidden*: see _Lookup."""
         self.size = len(requirements)
         clauses: dict[Clause, int] = {}
         self.rule_clauses = tuple(
@@ -195,7 +271,16 @@ class RuleIndex:
         )
         self.clauses = tuple(clauses)
         self.strength = tuple(clause_strength(clause) for clause in self.clauses)
-        self.always = tuple(rule for rule, ids in enumerate(self.rule_clauses) if not ids)
+        self.hidden = hidden
+        # A positive trigger selects far fewer events than a negative one: exclusions
+        # serve only rules without a clause, which would otherwise be evaluated always.
+        self.exclusions: tuple[tuple[int, Exclusion], ...] = tuple(
+            (rule, exclusion) for rule, exclusion in enumerate(exclusions)
+            if exclusion and not self.rule_clauses[rule]
+        )
+        self.marks = tuple((rule, ~rule) for rule, _ in self.exclusions)
+        excluding = {rule for rule, _ in self.exclusions}
+        self.always = tuple(rule for rule, ids in enumerate(self.rule_clauses) if not ids and rule not in excluding)
         # Before calibration: each rule's strongest clause, if strong enough.
         self.initial_triggers = tuple(self._strongest(ids) for ids in self.rule_clauses)
         self._clauses_lookup: _Lookup | None = None
@@ -206,14 +291,19 @@ class RuleIndex:
         return best if best is not None and self.strength[best] >= MIN_WEIGHT else None
 
     def triggers_lookup(self, triggers: Sequence[int | None]) -> tuple[_Lookup, tuple[int, ...]]:
-        """The lookup finding rules by their trigger clause, and the rules without one."""
+        """The lookup finding rules by their trigger clause and the marks of the rules
+        their exclusion holds for, and the rules with neither."""
         atoms: dict[Atom, set[int]] = {}
         for rule, clause in enumerate(triggers):
             if clause is not None:
                 for atom in self.clauses[clause]:
                     atoms.setdefault(atom, set()).add(rule)
-        untriggered = tuple(rule for rule, clause in enumerate(triggers) if clause is None)
-        return _Lookup(atoms), untriggered
+        for rule, exclusion in self.exclusions:
+            for atom in exclusion:
+                atoms.setdefault(atom, set()).add(~rule)
+        excluding = {rule for rule, _ in self.exclusions}
+        untriggered = tuple(rule for rule, clause in enumerate(triggers) if clause is None and rule not in excluding)
+        return _Lookup(atoms, self.hidden), untriggered
 
     def clauses_lookup(self) -> _Lookup:
         """The lookup finding every clause (by id) that an event satisfies (built once:
@@ -246,6 +336,7 @@ class IndexSession:
         self.counts = [0] * len(index.clauses)
         self.triggers: Sequence[int | None] = index.initial_triggers
         self._lookup, self._always = index.initial_lookup()
+        self._marks = index.marks
         self._clauses = index.clauses_lookup() if calibration > 0 and index.clauses else None
 
     def screen(self, document: Mapping[str, Any]) -> bool:
@@ -259,6 +350,11 @@ class IndexSession:
     def candidates(self, fields: Mapping[str, Any]) -> set[int]:
         """The rules (by index) that could match the event with these fields."""
         found = self._lookup.find(fields)
+        for rule, mark in self._marks:  # negative triggers: candidates unless excluded
+            if mark in found:
+                found.discard(mark)
+            else:
+                found.add(rule)
         found.update(self._always)
         if self._clauses is not None:
             self._count(fields)
@@ -287,4 +383,5 @@ class IndexSession:
                      len(self.triggers) - len(self._always), len(self._always))
 
     def summary(self) -> IndexSummary:
-        return IndexSummary(self._always, len(self.triggers) - len(self._always), self._clauses is None)
+        return IndexSummary(self._always, len(self.triggers) - len(self._always), self._clauses is None,
+                            len(self._marks))

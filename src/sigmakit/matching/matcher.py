@@ -253,7 +253,8 @@ class Matcher:
     def index(self) -> RuleIndex:
         """The rule index of this matcher's rules (built on first use)."""
         if self._index is None:
-            self._index = RuleIndex([rule.detection.requirement for rule in self.rules])
+            self._index = RuleIndex([rule.detection.requirement for rule in self.rules],
+                                    [rule.detection.exclusion for rule in self.rules], self.stand_ins)
         return self._index
 
     def session(self, time_field: str | None = None, indexed: bool = True) -> "MatchSession":

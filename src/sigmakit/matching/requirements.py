@@ -25,6 +25,25 @@ How the clauses are found, bottom-up:
 
 Folding: every atom is case-folded, also for case-sensitive tests (``cased``, base64,
 regexes): a value that contains a text, folded, contains the folded text.
+
+Negative requirements: ``exclusion(tree)`` returns atoms of which *none* is true
+whenever the condition is true. They come from ``not S`` where some atoms are
+*sufficient* for S (``sufficient``): an atom that holds for a value makes S true. Only
+tests the matcher decides exactly as the atom does are sufficient: a plain,
+case-insensitive string value (no ``cased``, no base64) whose shape is one
+comparison (exact, ``x*``, ``*x``, ``*x*``), whose literal the matcher folds with the
+same ``casefold()`` as the index (compile_string gives both). Values with inner
+wildcards or ``?``, regexes, numbers, keywords and the rest give nothing. Then:
+
+* ``not S`` excludes what is sufficient for S, and S is made true by what ``not S``
+  excludes;
+* AND excludes what any branch excludes; OR only what every branch excludes;
+* an atom is sufficient for an OR if it is for one branch, for an AND if it is for
+  every branch.
+
+Leaving an atom out is always sound (the rule is evaluated on more events), so
+anything in doubt is left out. The index uses an exclusion only for a rule without
+(positive) requirement, which it would otherwise evaluate on every event.
 """
 
 from __future__ import annotations
@@ -38,6 +57,7 @@ from typing import Any, Callable, Final, Iterable, TypeVar
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
+    ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
 )
@@ -79,6 +99,9 @@ class Atom:
 
 Clause = frozenset[Atom]
 Requirement = tuple[Clause, ...]
+# Atoms none of which holds for an event the rule matches (see exclusion).
+Exclusion = frozenset[Atom]
+_NONE: Final[Exclusion] = frozenset()
 
 
 def requirement(node: Any) -> Requirement:
@@ -170,6 +193,65 @@ def _string(field: str | None, value: SigmaString) -> Requirement:
         atoms = [Atom(field, Kind.PREFIX, head), Atom(field, Kind.SUFFIX, tail),
                  *(Atom(field, Kind.CONTAINS, piece) for piece in middle)]
     return tuple(dict.fromkeys(frozenset({atom}) for atom in atoms if atom.text))
+
+
+# -- negative requirements ---------------------------------------------------------------
+def exclusion(node: Any) -> Exclusion:
+    """Atoms none of which is true whenever the condition *node* is true (see module
+    docstring)."""
+    if isinstance(node, ConditionNOT):
+        return sufficient(node.args[0])
+    if isinstance(node, ConditionAND):
+        return _NONE.union(*(exclusion(arg) for arg in node.args))
+    if isinstance(node, ConditionOR):
+        return _common([exclusion(arg) for arg in node.args])
+    return _NONE
+
+
+def sufficient(node: Any) -> Exclusion:
+    """Atoms each of which, when true for an event, makes the condition *node* true as
+    the matcher evaluates it (see module docstring)."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return _sufficient_value(node.field, node.value)
+    if isinstance(node, ConditionNOT):
+        return exclusion(node.args[0])
+    if isinstance(node, ConditionOR):
+        return _NONE.union(*(sufficient(arg) for arg in node.args))
+    if isinstance(node, ConditionAND):
+        return _common([sufficient(arg) for arg in node.args])
+    return _NONE  # keywords, and whatever else an atom of one field cannot decide
+
+
+def _common(sets: list[Exclusion]) -> Exclusion:
+    return frozenset.intersection(*sets) if sets else _NONE
+
+
+def _sufficient_value(field: str, value: Any) -> Exclusion:
+    if isinstance(value, SigmaExpansion):  # a list of values: any one of them will do
+        return _NONE.union(*(_sufficient_value(field, item) for item in value.values))
+    # Exactly SigmaString: a cased value (SigmaCasedString, base64 values too) compares
+    # the text unfolded, which a folded atom cannot decide.
+    if type(value) is not SigmaString:
+        return _NONE
+    try:
+        pattern = compile_string(value)  # folded exactly as the matcher folds it
+    except UnresolvedPlaceholder:
+        return _NONE
+    if pattern.cased:
+        return _NONE
+    kind = _ONE_TEST.get(pattern.shape)
+    if kind is None:
+        return _NONE
+    # The one literal: ('x',) exact, ('x', '') prefix, ('', 'x') suffix, ('', 'x', '') contains.
+    text = pattern.pieces[0] if pattern.shape in (Shape.EXACT, Shape.PREFIX) else pattern.pieces[1]
+    # An empty text ('*' alone, an empty value) is left out, as in _string: dropping
+    # an atom is always sound.
+    return frozenset({Atom(field, kind, text)}) if text else _NONE
+
+
+# The shapes the matcher decides with one comparison, as the index's atom kind.
+_ONE_TEST: Final = {Shape.EXACT: Kind.EXACT, Shape.PREFIX: Kind.PREFIX,
+                    Shape.SUFFIX: Kind.SUFFIX, Shape.CONTAINS: Kind.CONTAINS}
 
 
 # -- regular expressions ---------------------------------------------------------------------
