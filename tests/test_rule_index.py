@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -299,3 +300,44 @@ def test_the_index_keeps_rules_without_requirement_for_every_event() -> None:
     session = index.session(calibration=0)
     assert session.candidates({"Image": "C:\\b.exe"}) == {0}
     assert session.candidates({"Image": "C:\\A.EXE"}) == {0, 1}
+
+
+# -- kinds of holes a review found: names the index must not confuse, values it cannot search --
+def _sigma_rule(detection: str) -> Matcher:
+    matcher = Matcher.from_text("title: H\nlogsource: {product: test}\ndetection:\n" + detection)
+    assert not matcher.errors
+    return matcher
+
+
+def _lines(matcher: Matcher, events: list[dict[str, Any]], indexed: bool) -> list[int]:
+    return [hit.event.line for hit in matcher.match(events, indexed=indexed)]
+
+
+@pytest.mark.parametrize("detection, events, expected", [
+    # a field named '*' is a field, not the keyword pseudo-field: its exclusion holds on it alone
+    ("  sel:\n    '*': x\n  condition: not sel\n", [{"A": "x"}, {"A": "y"}], [1, 2]),
+    # ... and an event's field named '*' does not stand for every value of the event
+    ("  keywords:\n    - foo\n  condition: keywords\n", [{"*": "bar", "A": "foo"}, {"*": None, "A": "foo"}], [1, 2]),
+    # a dotted name read through nested objects: the memo's flat key cannot tell them apart
+    ("  sel:\n    a.b: x\n  filter:\n    c.d: z\n  condition: sel and not filter\n",
+     [{"a": {"b": "x"}, "c": {"d": "z"}}, {"a": {"b": "x"}, "c": {"d": "w"}}], [2]),
+    # a lone surrogate, which the automaton cannot take: the atoms are tested one by one
+    ("  sel:\n    Image|endswith: .exe\n  condition: not sel\n", [{"Image": "\ud800x"}, {"Image": "a\ud800.exe"}], [1]),
+    ("  sel:\n    Image|endswith: .exe\n  condition: sel\n", [{"Image": "\ud800x"}, {"Image": "a\ud800.EXE"}], [2]),
+])
+def test_indexed_hits_equal_unindexed_on_names_and_values_the_index_must_not_confuse(
+        detection: str, events: list[dict[str, Any]], expected: list[int]) -> None:
+    matcher = _sigma_rule(detection)
+    assert _lines(matcher, events, indexed=False) == expected
+    assert _lines(matcher, events, indexed=True) == expected
+
+
+def test_a_field_named_star_through_the_reader_s_screen(tmp_path: Path) -> None:
+    matcher = _sigma_rule("  sel:\n    '*': x\n  condition: not sel\n")
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"A": "y"}\n{"A": "x"}\n{"A": "z"}\n')
+    sources = SourceMatcher([])
+    sources._compiled["sigma"] = matcher
+    screened = [hit.event.line for batch in EventReader("auto", ReadLog(), keep=sources.keep).read_batches([path])
+                for hit in sources.feed_batch(batch)]
+    assert screened == [1, 2, 3]

@@ -56,7 +56,17 @@ MIN_WEIGHT: Final = 3
 CALIBRATION_EVENTS: Final = 1000
 # Distinct values remembered per field; past this the cache starts afresh.
 CACHE_VALUES: Final = 20_000
-KEYWORDS: Final = "*"  # the pseudo-field of keyword atoms: every value of the event
+
+
+class _Keywords:
+    """The pseudo-field of keyword atoms (every value of the event): not a text, so no
+    field of an event, not even one named ``*``, is ever taken for it."""
+
+    def __repr__(self) -> str:
+        return "KEYWORDS"
+
+
+KEYWORDS: Final = _Keywords()
 _START: Final = "\x02"
 _END: Final = "\x03"
 _MARKS: Final = frozenset({_START, _END})
@@ -106,13 +116,20 @@ class FieldAtoms:
             return found
         if _START in folded or _END in folded:
             # The marks around the value would not be its ends only: each atom in turn.
-            return found.union(*[ids for (kind, text), ids in zip(self.tests, self.payloads)
-                                 if _holds(kind, text, folded)])
-        matched = self.automaton.find_matches_as_indexes(_START + folded + _END, overlapping=True)
+            return found.union(*self._each_atom(folded))
+        try:
+            matched = self.automaton.find_matches_as_indexes(_START + folded + _END, overlapping=True)
+        except UnicodeEncodeError:  # a lone surrogate (only from a library caller's text)
+            return found.union(*self._each_atom(folded))
         if not matched:
             return found
         payloads = self.payloads
         return found.union(*[payloads[key] for key, _, _ in matched])
+
+
+    def _each_atom(self, folded: str) -> list[frozenset[int]]:
+        """The ids of the automaton's atoms that hold for *folded*, tested one by one."""
+        return [ids for (kind, text), ids in zip(self.tests, self.payloads) if _holds(kind, text, folded)]
 
 
 def _holds(kind: Kind, text: str, folded: str) -> bool:
@@ -135,9 +152,9 @@ def _key(atom: Atom) -> str:
     return atom.text
 
 
-def _texts(fields: Mapping[str, Any], field: str) -> tuple[str, ...]:
+def _texts(fields: Mapping[str, Any], field: str | _Keywords) -> tuple[str, ...]:
     """The text of each value of *field*, as the matcher's EventView reads them."""
-    if field == KEYWORDS:
+    if isinstance(field, _Keywords):
         out: list[str] = []
         _all_texts(fields, out)
         return tuple(out)
@@ -167,7 +184,7 @@ class _Lookup:
     which the rules see as no value at all."""
 
     def __init__(self, atoms: Mapping[Atom, Iterable[int]], hidden: Mapping[str, str] | None = None) -> None:
-        by_field: dict[str, dict[Atom, Iterable[int]]] = {}
+        by_field: dict[str | _Keywords, dict[Atom, Iterable[int]]] = {}
         for atom, ids in atoms.items():
             by_field.setdefault(KEYWORDS if atom.field is None else atom.field, {})[atom] = ids
         self.fields = tuple((field, FieldAtoms(field_atoms)) for field, field_atoms in by_field.items())
@@ -175,7 +192,7 @@ class _Lookup:
         # costs no Python call (the cache is cleared in place, never replaced).
         self.entries = tuple((field, atoms, atoms.cache.get) for field, atoms in self.fields)
         # Fields a parsed JSON object shows as they will be (see any_in_document).
-        self.plain = all(field != KEYWORDS and "." not in field for field in by_field)
+        self.plain = all(isinstance(field, str) and "." not in field for field in by_field)
         self.marks = frozenset(i for ids in atoms.values() for i in ids if i < 0)
         self.hidden: Mapping[str, str] = hidden or {}
 

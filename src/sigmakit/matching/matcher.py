@@ -492,6 +492,11 @@ class _Memo:
                      else (rule.detection.reads, (MISSING,) * len(rule.detection.reads)) for rule in rules]
         self.used = [0] * len(rules)
         self.missed = [0] * len(rules)
+        # Per rule, the key positions of dotted names: the key reads the flat field, but a
+        # library caller's nested objects give such a name a value the key shows as
+        # MISSING, so a key with MISSING there is not remembered.
+        self.dotted = [() if rule.detection.reads is None
+                       else tuple(i for i, name in enumerate(rule.detection.reads) if "." in name) for rule in rules]
 
     def remember(self, rule: int, key: tuple[Any, ...], answer: bool) -> None:
         answers = self.memos[rule]
@@ -501,6 +506,8 @@ class _Memo:
             self.memos[rule] = None  # mostly new keys: remembering costs more than it saves
             return
         if not _KEY_TYPES.issuperset(map(type, key)):
+            return
+        if any(key[position] is MISSING for position in self.dotted[rule]):
             return
         if len(answers) >= MEMO_ANSWERS:
             answers.clear()
