@@ -125,11 +125,11 @@ def test_raw_is_decoded_for_matching_only_when_a_rule_reads_it(tmp_path: Path) -
     path.write_text("\n" + json.dumps(SYSMON) + "\n", encoding="utf-8")  # line 2: the fast way
     reads_raw = Matcher.from_text(RAW_RULE.format(field="_raw|contains", value="whoami"))
     reads_image = Matcher.from_text(RAW_RULE.format(field="Image|endswith", value="\\cmd.exe"))
-    assert (reads_raw.reads_raw, reads_image.reads_raw) == (True, False)
+    assert (reads_raw.reads("_raw"), reads_image.reads("_raw")) == (True, False)
     for matcher in (reads_raw, reads_image):
         (event,) = EventReader("auto").read([path])
         fields = matcher.fields_of(event)
-        assert ("_raw" in fields) is matcher.reads_raw
+        assert ("_raw" in fields) is matcher.reads("_raw")
         hits = list(matcher.match([event]))
         assert [hit.event.line for hit in hits] == [2]
         assert hits[0].event.fields["_raw"] == json.dumps(SYSMON)  # the hit's event is whole

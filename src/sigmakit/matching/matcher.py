@@ -181,15 +181,15 @@ class Matcher:
     # model's "unknown"): the rules see such a field as missing, as the SPL does.
     stand_ins: Mapping[str, str] = field(default_factory=dict)
     _index: RuleIndex | None = field(default=None, repr=False, compare=False)
-    _reads_time: bool | None = field(default=None, repr=False, compare=False)
-    _reads_raw: bool | None = field(default=None, repr=False, compare=False)
+    # Field name -> whether a rule may read it (see reads), worked out once per name.
+    _reads: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     def fields_of(self, event: Event | Mapping[str, Any]) -> Mapping[str, Any]:
         """The event's fields as the rules read them (stand-ins for missing values hidden):
         for an Event, its matching_fields(), with ``_time`` and ``_raw`` only if a rule may
         read them."""
         if isinstance(event, Event):
-            fields = event.matching_fields(with_time=self.reads_time, with_raw=self.reads_raw)
+            fields = event.matching_fields(with_time=self.reads("_time"), with_raw=self.reads("_raw"))
         else:
             fields = event
         if not self.stand_ins:
@@ -197,21 +197,13 @@ class Matcher:
         hidden = {name for name, text in self.stand_ins.items() if fields.get(name) == text}
         return {k: v for k, v in fields.items() if k not in hidden} if hidden else fields
 
-    @property
-    def reads_time(self) -> bool:
-        """Whether a rule may read ``_time`` (by name, or as any value: a keyword)."""
-        if self._reads_time is None:
-            self._reads_time = any(rule.detection.reads is None or "_time" in rule.detection.reads
-                                   for rule in self.rules)
-        return self._reads_time
-
-    @property
-    def reads_raw(self) -> bool:
-        """Whether a rule may read ``_raw`` (by name, or as any value: a keyword)."""
-        if self._reads_raw is None:
-            self._reads_raw = any(rule.detection.reads is None or "_raw" in rule.detection.reads
-                                  for rule in self.rules)
-        return self._reads_raw
+    def reads(self, name: str) -> bool:
+        """Whether a rule may read the field *name* (by name, or as any value: a keyword)."""
+        known = self._reads.get(name)
+        if known is None:
+            known = self._reads[name] = any(rule.detection.reads is None or name in rule.detection.reads
+                                            for rule in self.rules)
+        return known
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
