@@ -116,16 +116,33 @@ def test_exclusions_through_and_or_and_double_negation() -> None:
 def test_a_rule_with_an_exclusion_is_a_candidate_unless_one_of_its_atoms_holds() -> None:
     atom = Atom("Image", Kind.SUFFIX, ".exe")
     index = RuleIndex([(), (), (frozenset({Atom("Image", Kind.SUFFIX, "\\a.exe")}),)],
-                      [frozenset({atom}), frozenset(), frozenset({atom})])
-    assert index.always == (1,)  # rule 2 keeps its positive trigger
+                      [frozenset({atom}), frozenset(), frozenset({Atom("Image", Kind.PREFIX, "c:\\windows\\")})])
+    assert index.always == (1,)  # rule 2 keeps its positive trigger, and its exclusion
     session = index.session(calibration=0)
     assert session.candidates({"Image": "C:\\b.EXE"}) == {1}
-    assert session.candidates({"Image": "C:\\a.exe"}) == {1, 2}
+    # rule 2: its trigger holds, its exclusion does not (and then does)
+    assert session.candidates({"Image": "D:\\a.exe"}) == {1, 2}
+    assert session.candidates({"Image": "C:\\Windows\\a.exe"}) == {1}
     for fields in ({}, {"Image": None}, {"Image": "C:\\b.dll"}, {"Image": 5}, {"Image": []},
                    {"Image": {"x": "a.exe"}}, {"Image": ["a.dll", None]}):
         assert session.candidates(fields) == {0, 1}, fields
     assert session.candidates({"Image": ["a.dll", ["b.exe"]]}) == {1}
-    assert session.summary().excluding == 1
+    assert session.summary().excluding == 1  # one negative trigger
+
+
+def test_the_screen_keeps_an_object_only_for_a_rule_not_certainly_excluded() -> None:
+    trigger = (frozenset({Atom("Image", Kind.SUFFIX, "\\svchost.exe")}),)
+    filter_ = frozenset({Atom("Image", Kind.PREFIX, "c:\\windows\\system32\\")})
+    session = RuleIndex([trigger], [filter_]).session(calibration=0)
+    assert session.screen({"Image": "C:\\Temp\\svchost.exe"})
+    assert not session.screen({"Image": "C:\\Windows\\System32\\svchost.exe"})
+    assert not session.screen({"Image": "C:\\Temp\\cmd.exe"})
+    # a list: its texts trigger, but never exclude
+    assert session.screen({"Image": ["C:\\Windows\\System32\\svchost.exe"]})
+    # the same trigger on a second rule without exclusion keeps the object
+    both = RuleIndex([trigger, trigger], [filter_, frozenset()]).session(calibration=0)
+    assert both.screen({"Image": "C:\\Windows\\System32\\svchost.exe"})
+    assert both.candidates({"Image": "C:\\Windows\\System32\\svchost.exe"}) == {1}
 
 
 def test_marks_in_a_value_or_an_atom_never_fake_an_atom() -> None:
@@ -195,6 +212,9 @@ NEGATED_VALUE = st.one_of(NEGATED_TEXT, st.integers(-2, 12), st.none(), st.boole
 NEGATED_CONDITIONS = st.sampled_from([
     "not sel", "ref and not sel", "not sel and not other", "not (sel or other)", "not (sel and other)",
     "not sel or ref", "(not sel and not other) or (not sel and ref)", "not (ref or not sel)", "not (not sel)",
+    # a trigger and an exclusion
+    "other and not sel", "sel and not other", "(other or ref) and not sel", "other and not (sel and ref)",
+    "(other and not sel) or (sel and not other)",
 ])
 
 
@@ -284,9 +304,12 @@ def assert_same_hits(matcher: Matcher, path: Path) -> int:
 
 def test_corpus_rules_hit_the_same_events_with_and_without_the_index(corpus_sysmon: Matcher, tmp_path: Path) -> None:
     assert len(corpus_sysmon.rules) == 1241
-    # The three rules made only of negations and a field reference have negative triggers.
-    assert corpus_sysmon.index.always == ()
-    assert len(corpus_sysmon.index.exclusions) == 3
+    # Two rules made only of negations have negative triggers; a field reference is a
+    # trigger; many rules have a trigger and an exclusion ("selection and not filter").
+    index = corpus_sysmon.index
+    assert index.always == ()
+    assert sum(not index.rule_clauses[rule] for rule, _ in index.exclusions) == 2
+    assert len(index.exclusions) == 213
     assert assert_same_hits(corpus_sysmon, generated_events(tmp_path, 2000)) == 248
 
 
@@ -341,3 +364,21 @@ def test_a_field_named_star_through_the_reader_s_screen(tmp_path: Path) -> None:
     screened = [hit.event.line for batch in EventReader("auto", ReadLog(), keep=sources.keep).read_batches([path])
                 for hit in sources.feed_batch(batch)]
     assert screened == [1, 2, 3]
+
+
+def test_a_field_reference_is_a_trigger_tested_by_comparing_the_two_values() -> None:
+    assert requirement_of("sel: {Image|fieldref: ParentImage}\ncondition: sel") == {
+        frozenset({("Image", "same as", "ParentImage")})}
+    assert requirement_of("sel: {Image|fieldref|endswith: ParentImage}\ncondition: sel") == set()
+    matcher = _sigma_rule("  sel:\n    Image|fieldref: ParentImage\n  condition: sel\n")
+    session = matcher.index.session(calibration=0)
+    for fields, candidate in (({"Image": "C:\\A.exe", "ParentImage": "c:\\a.EXE"}, True),
+                              ({"Image": "C:\\A.exe", "ParentImage": "C:\\B.exe"}, False),
+                              ({"Image": "C:\\A.exe"}, False), ({"Image": None, "ParentImage": None}, False),
+                              ({"Image": ["x", "C:\\A.exe"], "ParentImage": "c:\\a.exe"}, True),
+                              ({"Image": 5, "ParentImage": "5"}, True), ({"Image": 5, "ParentImage": 6}, False)):
+        assert (0 in session.candidates(fields)) is candidate, fields
+        assert matcher.rules[0].matches(fields) is candidate, fields
+        assert session.screen(fields) or not candidate, fields
+    assert not session.screen({"Image": "a", "ParentImage": "b"})
+    assert session.screen({"Image": ["a"], "ParentImage": "a"})

@@ -7,13 +7,15 @@ the rule matches, each clause has a true atom. The index picks one clause per ru
 of its trigger is true. So the index changes how fast hits are found, never which: a
 true atom is never missed, a rule whose trigger holds may still not match.
 
-A rule with no clause at all (conditions made of negations, field references...) may
-still have an ``Exclusion`` (requirements.py): atoms none of which is true for an event
-the rule matches, from ``not S`` where the atoms make S true. Such a rule has a
-*negative trigger*: it is a candidate unless one of those atoms is true (so also when
-the field is missing, ``None``, or holds no text). Its atoms are looked up with the
-others, in the same per-field caches, under the rule's *mark* (``~rule``, a negative
-id). Only rules with neither clause nor exclusion are evaluated on every event.
+A rule may also have an ``Exclusion`` (requirements.py): atoms none of which is true
+for an event the rule matches, from ``not S`` where the atoms make S true. Its atoms are
+looked up with the others, in the same per-field caches, under the rule's *mark*
+(``~rule``, a negative id), and a true one takes the rule out of the candidates even
+when its trigger holds (``selection and not filter``: the filter's image paths cut most
+of what the selection's image names let in). A rule with an exclusion but no trigger
+has a *negative trigger*: it is a candidate unless one of those atoms is true (so also
+when the field is missing, ``None``, or holds no text). Only rules with neither trigger
+nor exclusion are evaluated on every event.
 
 Atoms are looked up field by field: the atoms of one field (equal to, starts with, ends
 with, contains a folded text) are a dictionary (equalities) and one Aho-Corasick
@@ -33,14 +35,16 @@ clause's atoms on every event, which the value caches make affordable for a whil
 Negative triggers are not learnt: a rule has one exclusion.
 
 Once calibrated, and if no rule is evaluated on every event, the reader's screen asks
-the index about each JSON object before its fields are made (any_in_document): the
-object is kept if a (positive) atom may hold, or if some rule with a negative trigger
-is not certainly excluded by the object's values.
+the index about each JSON object before its fields are made (in_document): the
+object is kept if the trigger of a rule may hold and the rule is not certainly excluded
+by the object's values, or if some rule with a negative trigger is not certainly
+excluded.
 """
 
 from __future__ import annotations
 
 import logging
+import operator
 from dataclasses import dataclass
 from typing import Any, Final, Iterable, Mapping, Sequence
 
@@ -56,6 +60,8 @@ MIN_WEIGHT: Final = 3
 CALIBRATION_EVENTS: Final = 1000
 # Distinct values remembered per field; past this the cache starts afresh.
 CACHE_VALUES: Final = 20_000
+# Objects screen() remembers the candidates of, at most (a few batches of events).
+SCREENED_KEPT: Final = 4096
 
 
 class _Keywords:
@@ -162,6 +168,16 @@ def _texts(fields: Mapping[str, Any], field: str | _Keywords) -> tuple[str, ...]
     return tuple(text for text in map(text_of, scalars(value)) if text is not None)
 
 
+def _related(fields: Mapping[str, Any], field: str, other: str) -> bool:
+    """Whether a SAME_AS atom holds: some folded text of *field* equals one of *other*
+    (as the matcher's fieldref compares them)."""
+    first, second = fields.get(field, MISSING), fields.get(other, MISSING)
+    if type(first) is str and type(second) is str:  # the common case, kept fast
+        return first == second or first.casefold() == second.casefold()
+    seconds = {text.casefold() for text in _texts(fields, other)}
+    return any(text.casefold() in seconds for text in _texts(fields, field))
+
+
 def _all_texts(value: Any, out: list[str]) -> None:
     if isinstance(value, Mapping):
         for item in value.values():
@@ -179,22 +195,43 @@ class _Lookup:
     """Atoms grouped by field, giving for an event's fields the union of their ids.
 
     Ids are rules (or clauses) that an atom may make candidates, and the marks
-    (negative ids) of rules that an atom excludes (see module docstring). *hidden* maps
-    fields to the text a data source stores for a missing value (Matcher.stand_ins),
-    which the rules see as no value at all."""
+    (negative ids) of rules that an atom excludes (see module docstring). *negative*
+    holds the rules with a negative trigger. *hidden* maps fields to the text a data
+    source stores for a missing value (Matcher.stand_ins), which the rules see as no
+    value at all."""
 
-    def __init__(self, atoms: Mapping[Atom, Iterable[int]], hidden: Mapping[str, str] | None = None) -> None:
+    def __init__(self, atoms: Mapping[Atom, Iterable[int]], hidden: Mapping[str, str] | None = None,
+                 negative: Iterable[int] = ()) -> None:
         by_field: dict[str | _Keywords, dict[Atom, Iterable[int]]] = {}
+        relations: dict[tuple[str, str], set[int]] = {}
         for atom, ids in atoms.items():
-            by_field.setdefault(KEYWORDS if atom.field is None else atom.field, {})[atom] = ids
+            if atom.kind is Kind.SAME_AS:  # two fields' values compared, not a text looked up
+                assert atom.field is not None
+                relations.setdefault((atom.field, atom.text), set()).update(ids)
+            else:
+                by_field.setdefault(KEYWORDS if atom.field is None else atom.field, {})[atom] = ids
         self.fields = tuple((field, FieldAtoms(field_atoms)) for field, field_atoms in by_field.items())
+        self.relations = tuple((field, other, frozenset(ids)) for (field, other), ids in relations.items())
         # With each field, its cache's bound get: a repeated value, the common case, then
         # costs no Python call (the cache is cleared in place, never replaced).
         self.entries = tuple((field, atoms, atoms.cache.get) for field, atoms in self.fields)
-        # Fields a parsed JSON object shows as they will be (see any_in_document).
-        self.plain = all(isinstance(field, str) and "." not in field for field in by_field)
+        # Fields a parsed JSON object shows as they will be (see in_document).
+        self.plain = all(isinstance(field, str) and "." not in field
+                         for field in [*by_field, *(name for pair in relations for name in pair)])
         self.marks = frozenset(i for ids in atoms.values() for i in ids if i < 0)
+        self.negative = frozenset(negative)
+        # Whether the values in_document reads are those the event's fields will have
+        # (no index-time field, which the reader may add or change after the screen).
+        self.settled = self.plain and INDEX_TIME_FIELDS.isdisjoint(
+            [*by_field, *(name for pair in relations for name in pair)])
         self.hidden: Mapping[str, str] = hidden or {}
+        # entries, each with what makes its text values exclude for certain in
+        # in_document: True (any text), False (none: an index-time field) or the
+        # stand-in text that does not.
+        self.screen_entries = tuple(
+            (field, atoms, cached, False if field in INDEX_TIME_FIELDS else self.hidden.get(field, True))  # type: ignore[arg-type]
+            for field, atoms, cached in self.entries
+        )
 
     def find(self, fields: Mapping[str, Any]) -> set[int]:
         found: set[int] = set()
@@ -210,61 +247,81 @@ class _Lookup:
             elif value is not None:
                 for text in _texts(fields, field):
                     found |= atoms.find(text)
+        for field, other, ids in self.relations:
+            if _related(fields, field, other):
+                found |= ids
         return found
 
-    def any_in_document(self, document: Mapping[str, Any]) -> bool:
-        """Whether some atom may hold for the event read from this JSON object, before its
-        fields are made. The object's value of a field without a dot is the field's value,
-        or, for a list, its elements that are not objects or lists (flattening gives the
-        others other names), and an object has no text; a field readers add at index
-        time (INDEX_TIME_FIELDS) may be missing from the object but not the event.
+    def candidates(self, found: set[int]) -> set[int]:
+        """The rules that *found* (what find gave) makes candidates: those whose trigger
+        holds and those with a negative trigger, less those a true atom excludes."""
+        marks = found & self.marks
+        if not marks:
+            return found | self.negative
+        return ((found - marks) | self.negative).difference(map(operator.invert, marks))
 
-        With marks (negative triggers), the object is also kept unless every marked rule
-        is certainly excluded. Only a text value of the object excludes: the event then
-        has that text as (one of) the field's values. Not so for an index-time field
-        (the reader may add it differently), nor for a stand-in text (hidden from the
-        rules), and numbers become text later: those values exclude nothing."""
+    def in_document(self, document: Mapping[str, Any]) -> set[int] | None:
+        """The rules that may be candidates for the event read from this JSON object,
+        before its fields are made, or None when the object cannot tell (keep it). The
+        object's value of a field without a dot is the field's value, or, for a list,
+        its elements that are not objects or lists (flattening gives the others other
+        names), and an object has no text; a field readers add at index time
+        (INDEX_TIME_FIELDS) may be missing from the object but not the event.
+
+        A mark (an exclusion) counts only where it is certain: for a text value of the
+        object, the event then has that text as (one of) the field's values. Not so for
+        an index-time field (the reader may add it differently), nor for a stand-in text
+        (hidden from the rules), and numbers become text later: those values exclude
+        nothing. Lists and numbers may still trigger rules. So the set holds every rule
+        that candidates() would give for the event's fields, and maybe more."""
         if not self.plain:
-            return True
-        marks, hidden = self.marks, self.hidden
-        excluded: set[int] = set()
+            return None
+        found: set[int] = set()
+        doubtful: set[int] = set()  # marks found in values that exclude nothing
         get = document.get
-        for field, atoms, cached in self.entries:
+        for field, atoms, cached, certain in self.screen_entries:
             value = get(field, MISSING)
             if type(value) is str:
-                found = cached(value)
-                if found is None:
-                    found = atoms.find(value)
-                if found:
-                    if not found <= marks:  # an id that is no mark: a rule to evaluate
-                        return True
-                    if field not in INDEX_TIME_FIELDS and hidden.get(field) != value:
-                        excluded |= found
+                hit = cached(value)
+                if hit is None:
+                    hit = atoms.find(value)
+                if hit:
+                    found |= hit
+                    if certain is not True and (certain is False or certain == value):
+                        doubtful |= hit  # an index-time field, or a stand-in
             elif value is MISSING:
-                if field in INDEX_TIME_FIELDS:
-                    return True
+                if certain is False:  # an index-time field the reader may add
+                    return None
             elif type(value) is list:
                 for item in value:
                     text = None if isinstance(item, (dict, list)) else text_of(item)
-                    if text is not None and _some_rule(atoms.find(text), marks):
-                        return True
+                    if text is not None:
+                        hit = atoms.find(text)
+                        found |= hit
+                        doubtful |= hit
             elif type(value) is not dict:
                 text = text_of(value)
-                if text is not None and _some_rule(atoms.find(text), marks):
-                    return True
-        return len(excluded) < len(marks)  # some marked rule not excluded: a candidate
-
-
-def _some_rule(found: frozenset[int], marks: frozenset[int]) -> bool:
-    """Whether *found* holds an id that is not a mark (a rule that becomes a candidate)."""
-    return bool(found) and not found <= marks
+                if text is not None:
+                    hit = atoms.find(text)
+                    found |= hit
+                    doubtful |= hit
+        for field, other, ids in self.relations:
+            first, second = get(field, MISSING), get(other, MISSING)
+            if (type(first) is str and type(second) is str and field not in INDEX_TIME_FIELDS
+                    and other not in INDEX_TIME_FIELDS and first != second and first.casefold() != second.casefold()):
+                continue  # certainly different: the atom is false
+            found |= ids
+        marks = found & self.marks
+        if not marks:
+            return found | self.negative
+        return ((found - marks) | self.negative).difference(map(operator.invert, marks - doubtful))
 
 
 @dataclass(frozen=True)
 class IndexSummary:
     """How a session's index stands: rules evaluated on every event, rules reached
     through a trigger (negative triggers included), how many of those through a negative
-    one, and whether the triggers are learnt yet."""
+    one (*excluding*), and whether the triggers are learnt yet."""
 
     always: tuple[int, ...]
     triggered: int
@@ -289,13 +346,9 @@ class RuleIndex:
         self.clauses = tuple(clauses)
         self.strength = tuple(clause_strength(clause) for clause in self.clauses)
         self.hidden = hidden
-        # A positive trigger selects far fewer events than a negative one: exclusions
-        # serve only rules without a clause, which would otherwise be evaluated always.
         self.exclusions: tuple[tuple[int, Exclusion], ...] = tuple(
-            (rule, exclusion) for rule, exclusion in enumerate(exclusions)
-            if exclusion and not self.rule_clauses[rule]
+            (rule, exclusion) for rule, exclusion in enumerate(exclusions) if exclusion
         )
-        self.marks = tuple((rule, ~rule) for rule, _ in self.exclusions)
         excluding = {rule for rule, _ in self.exclusions}
         self.always = tuple(rule for rule, ids in enumerate(self.rule_clauses) if not ids and rule not in excluding)
         # Before calibration: each rule's strongest clause, if strong enough.
@@ -319,8 +372,9 @@ class RuleIndex:
             for atom in exclusion:
                 atoms.setdefault(atom, set()).add(~rule)
         excluding = {rule for rule, _ in self.exclusions}
+        negative = [rule for rule in excluding if triggers[rule] is None]
         untriggered = tuple(rule for rule, clause in enumerate(triggers) if clause is None and rule not in excluding)
-        return _Lookup(atoms, self.hidden), untriggered
+        return _Lookup(atoms, self.hidden, negative), untriggered
 
     def clauses_lookup(self) -> _Lookup:
         """The lookup finding every clause (by id) that an event satisfies (built once:
@@ -353,26 +407,42 @@ class IndexSession:
         self.counts = [0] * len(index.clauses)
         self.triggers: Sequence[int | None] = index.initial_triggers
         self._lookup, self._always = index.initial_lookup()
-        self._marks = index.marks
         self._clauses = index.clauses_lookup() if calibration > 0 and index.clauses else None
+        # id(object) -> (object, its candidates), from screen() (see there).
+        self._screened: dict[int, tuple[Mapping[str, Any], set[int]]] = {}
 
     def screen(self, document: Mapping[str, Any]) -> bool:
         """False only when no rule can match the event read from this JSON object (as
         parsed, before its fields are made). While calibrating, always True, so that the
-        counts see every event."""
+        counts see every event.
+
+        The candidates found for a kept object are remembered, by identity, until
+        candidates() is asked for them: a lazily read event's fields are that same object
+        (index-time fields added), so its lookup is not made twice."""
         if self._clauses is not None or self._always:
             return True
-        return self._lookup.any_in_document(document)
+        found = self._lookup.in_document(document)
+        if found is None:
+            return True
+        if not found:
+            return False
+        if self._lookup.settled:
+            screened = self._screened
+            if len(screened) >= SCREENED_KEPT:  # objects screened but never matched
+                screened.clear()
+            screened[id(document)] = (document, found)
+        return True
 
     def candidates(self, fields: Mapping[str, Any]) -> set[int]:
         """The rules (by index) that could match the event with these fields."""
-        found = self._lookup.find(fields)
-        for rule, mark in self._marks:  # negative triggers: candidates unless excluded
-            if mark in found:
-                found.discard(mark)
-            else:
-                found.add(rule)
-        found.update(self._always)
+        if self._screened:
+            screened = self._screened.pop(id(fields), None)
+            if screened is not None and screened[0] is fields:
+                return screened[1]
+        lookup = self._lookup
+        found = lookup.candidates(lookup.find(fields))
+        if self._always:
+            found.update(self._always)
         if self._clauses is not None:
             self._count(fields)
         return found
@@ -401,4 +471,4 @@ class IndexSession:
 
     def summary(self) -> IndexSummary:
         return IndexSummary(self._always, len(self.triggers) - len(self._always), self._clauses is None,
-                            len(self._marks))
+                            len(self._lookup.negative))

@@ -18,8 +18,11 @@ How the clauses are found, bottom-up:
 * AND needs what every branch needs (its clauses together); OR needs one of its
   branches, which in clause form is every combination of one clause from each branch
   (kept to MAX_CLAUSES, the strongest first);
-* NOT, numbers, ``null``, ``exists``, CIDR, field references and comparisons need
-  nothing a text index could look up;
+* a field reference (``fieldref``, whole values) needs the two fields to hold an equal
+  folded text (a SAME_AS atom, which the index tests by comparing the two values);
+  with ``startswith``/``endswith`` it needs nothing;
+* NOT, numbers, ``null``, ``exists``, CIDR and comparisons need nothing a text index
+  could look up;
 * a data source's base search is left out: every event handed to that source's matcher
   holds it, so it would select nothing.
 
@@ -61,7 +64,7 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString
+from sigma.types import SigmaExpansion, SigmaFieldReference, SigmaRegularExpression, SigmaString
 
 from sigmakit.matching.literals import is_base_search
 from sigmakit.matching.patterns import Shape, UnresolvedPlaceholder, compile_string
@@ -85,12 +88,16 @@ class Kind(Enum):
     PREFIX = "prefix"
     SUFFIX = "suffix"
     CONTAINS = "contains"
+    # Not a text but another field: some folded text of the field equals some folded text
+    # of the field named by the atom's text (``fieldref``).
+    SAME_AS = "same as"
 
 
 @dataclass(frozen=True, slots=True)
 class Atom:
     """A case-folded *text* that some value of *field* (any field: None) equals, starts
-    with, ends with or contains, as *kind* says."""
+    with, ends with or contains, as *kind* says; for SAME_AS, *text* is the name of the
+    field whose value equals *field*'s."""
 
     field: str | None
     kind: Kind
@@ -118,9 +125,15 @@ def requirement(node: Any) -> Requirement:
     return ()  # NOT, and whatever else tests no text
 
 
+# How selective a field reference is thought to be before events are counted: as a text
+# of a few characters (two fields seldom hold the same value).
+RELATION_WEIGHT: Final = 4
+
+
 def clause_strength(clause: Clause) -> int:
     """How selective a clause is: the weight of its lightest text (see text_weight)."""
-    return min((text_weight(atom.text) for atom in clause), default=0)
+    return min((RELATION_WEIGHT if atom.kind is Kind.SAME_AS else text_weight(atom.text) for atom in clause),
+               default=0)
 
 
 def text_weight(text: str) -> int:
@@ -173,6 +186,10 @@ def _value(field: str | None, value: Any) -> Requirement:
         texts = required_substrings(value.regexp.to_plain_regex())
         return tuple(frozenset(Atom(field, Kind.CONTAINS, text.casefold()) for text in clause)
                      for clause in texts)
+    if isinstance(value, SigmaFieldReference) and field is not None:
+        if value.starts_with or value.ends_with:
+            return ()  # a part of the other value: no equality to look up
+        return (frozenset({Atom(field, Kind.SAME_AS, value.field)}),)
     return ()
 
 
