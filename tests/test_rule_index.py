@@ -382,3 +382,20 @@ def test_a_field_reference_is_a_trigger_tested_by_comparing_the_two_values() -> 
         assert session.screen(fields) or not candidate, fields
     assert not session.screen({"Image": "a", "ParentImage": "b"})
     assert session.screen({"Image": ["a"], "ParentImage": "a"})
+
+
+def test_a_frequent_trigger_gets_a_second_clause_learnt_from_the_calibration_events() -> None:
+    image, command = Atom("Image", Kind.SUFFIX, "\\a.exe"), Atom("CommandLine", Kind.CONTAINS, "zz")
+    index = RuleIndex([(frozenset({image}), frozenset({command}))])
+    session = index.session(calibration=11)
+    alone = {"Image": "C:\\a.exe", "CommandLine": "a.exe"}
+    both = {"Image": "C:\\a.exe", "CommandLine": "a.exe zz"}
+    assert session.candidates(alone) == {0}  # before calibration: the strongest clause alone
+    for fields in [alone] * 4 + [{"Image": "C:\\b.exe", "CommandLine": "b.exe zz"}] * 6:
+        session.candidates(fields)
+    # Learnt: the image (5 events) is the trigger, the command line its second clause,
+    # which never held with it.
+    assert session.summary().calibrated and session.seconds[0] is not None
+    assert session.candidates(alone) == set() and not session.screen(alone)
+    assert session.candidates(both) == {0} and session.screen(both)
+    assert session.candidates({"Image": "C:\\a.exe", "CommandLine": ["x", "zz"]}) == {0}

@@ -24,21 +24,27 @@ start and an end mark. (A value or an atom's text holding a mark itself is teste
 by atom instead: a negative trigger must not see an atom that is not there.) What a
 value satisfies depends on the value alone, so it is kept in a cache per field: the
 values of most fields repeat (image names, users, hashes, parent command lines), and a
-repeated value costs one dictionary lookup.
+repeated value costs one dictionary lookup. A field reference (a SAME_AS atom) is no
+text: the index compares the two fields' values itself.
 
 Which clause makes the best trigger depends on the events: ``\\cmd.exe`` is rare in some
 logs and everywhere in others. So the index learns. For the first CALIBRATION_EVENTS
 events of a session it uses each rule's strongest clause (longest shortest text, at
 least MIN_WEIGHT) while counting, for every clause of every rule, on how many events it
-holds; then each rule gets its least frequent clause as trigger. (Counting needs every
-clause's atoms on every event, which the value caches make affordable for a while.)
-Negative triggers are not learnt: a rule has one exclusion.
+holds; then each rule gets its least frequent clause as trigger. A trigger that held on
+PAIR_AFTER calibration events or more also gets a *second clause*, the one that held
+least often together with it (counted on the same events), if that was not every time:
+the rule is then a candidate only when both hold (``\\conhost.exe`` and one of a few
+parent images). (Counting needs every clause's atoms on every event, which the value
+caches make affordable for a while.) Negative triggers are not learnt: a rule has one
+exclusion.
 
 Once calibrated, and if no rule is evaluated on every event, the reader's screen asks
 the index about each JSON object before its fields are made (in_document): the
-object is kept if the trigger of a rule may hold and the rule is not certainly excluded
-by the object's values, or if some rule with a negative trigger is not certainly
-excluded.
+object is kept if the trigger (and second clause) of a rule may hold and the rule is not
+certainly excluded by the object's values, or if some rule with a negative trigger is
+not certainly excluded. The rules found are kept for the object, whose fields are the
+object itself once read, so that candidates() does not look them up again.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from __future__ import annotations
 import logging
 import operator
 from dataclasses import dataclass
-from typing import Any, Final, Iterable, Mapping, Sequence
+from typing import AbstractSet, Any, Callable, Final, Iterable, Mapping, Sequence
 
 import ahocorasick_rs
 
@@ -60,6 +66,8 @@ MIN_WEIGHT: Final = 3
 CALIBRATION_EVENTS: Final = 1000
 # Distinct values remembered per field; past this the cache starts afresh.
 CACHE_VALUES: Final = 20_000
+# Calibration events a trigger must hold on before a second clause is picked for its rule.
+PAIR_AFTER: Final = 5
 # Objects screen() remembers the candidates of, at most (a few batches of events).
 SCREENED_KEPT: Final = 4096
 
@@ -196,12 +204,13 @@ class _Lookup:
 
     Ids are rules (or clauses) that an atom may make candidates, and the marks
     (negative ids) of rules that an atom excludes (see module docstring). *negative*
-    holds the rules with a negative trigger. *hidden* maps fields to the text a data
+    holds the rules with a negative trigger; *paired* the rules with a second clause,
+    whose atoms stand for ``rule + size``. *hidden* maps fields to the text a data
     source stores for a missing value (Matcher.stand_ins), which the rules see as no
     value at all."""
 
     def __init__(self, atoms: Mapping[Atom, Iterable[int]], hidden: Mapping[str, str] | None = None,
-                 negative: Iterable[int] = ()) -> None:
+                 negative: Iterable[int] = (), size: int = 0, paired: Iterable[int] = ()) -> None:
         by_field: dict[str | _Keywords, dict[Atom, Iterable[int]]] = {}
         relations: dict[tuple[str, str], set[int]] = {}
         for atom, ids in atoms.items():
@@ -220,6 +229,10 @@ class _Lookup:
                          for field in [*by_field, *(name for pair in relations for name in pair)])
         self.marks = frozenset(i for ids in atoms.values() for i in ids if i < 0)
         self.negative = frozenset(negative)
+        # Rules with a second clause (id: rule + size), candidates only when it holds too.
+        self.paired = frozenset(paired)
+        self.seconds = frozenset(rule + size for rule in self.paired)
+        self.size = size
         # Whether the values in_document reads are those the event's fields will have
         # (no index-time field, which the reader may add or change after the screen).
         self.settled = self.plain and INDEX_TIME_FIELDS.isdisjoint(
@@ -252,13 +265,22 @@ class _Lookup:
                 found |= ids
         return found
 
-    def candidates(self, found: set[int]) -> set[int]:
+    def candidates(self, found: set[int], doubtful: AbstractSet[int] = _NOTHING) -> set[int]:
         """The rules that *found* (what find gave) makes candidates: those whose trigger
-        holds and those with a negative trigger, less those a true atom excludes."""
+        (and second clause) holds and those with a negative trigger, less those a true
+        atom excludes; marks in *doubtful* exclude nothing."""
         marks = found & self.marks
+        if self.paired:
+            seconds = found & self.seconds
+            positives = found - marks - seconds if seconds else found - marks
+            pending = positives & self.paired
+            if pending:  # triggered rules whose second clause must hold too
+                positives -= pending.difference(map(self.size.__rsub__, seconds))
+        else:
+            positives = found - marks if marks else found
         if not marks:
-            return found | self.negative
-        return ((found - marks) | self.negative).difference(map(operator.invert, marks))
+            return positives | self.negative
+        return (positives | self.negative).difference(map(operator.invert, marks - doubtful))
 
     def in_document(self, document: Mapping[str, Any]) -> set[int] | None:
         """The rules that may be candidates for the event read from this JSON object,
@@ -279,42 +301,50 @@ class _Lookup:
         found: set[int] = set()
         doubtful: set[int] = set()  # marks found in values that exclude nothing
         get = document.get
-        for field, atoms, cached, certain in self.screen_entries:
-            value = get(field, MISSING)
-            if type(value) is str:
-                hit = cached(value)
-                if hit is None:
-                    hit = atoms.find(value)
-                if hit:
-                    found |= hit
-                    if certain is not True and (certain is False or certain == value):
-                        doubtful |= hit  # an index-time field, or a stand-in
-            elif value is MISSING:
-                if certain is False:  # an index-time field the reader may add
-                    return None
-            elif type(value) is list:
-                for item in value:
-                    text = None if isinstance(item, (dict, list)) else text_of(item)
-                    if text is not None:
-                        hit = atoms.find(text)
-                        found |= hit
-                        doubtful |= hit
-            elif type(value) is not dict:
-                text = text_of(value)
-                if text is not None:
-                    hit = atoms.find(text)
-                    found |= hit
-                    doubtful |= hit
+        if not _scan(get, self.screen_entries, found, doubtful):
+            return None
         for field, other, ids in self.relations:
             first, second = get(field, MISSING), get(other, MISSING)
             if (type(first) is str and type(second) is str and field not in INDEX_TIME_FIELDS
                     and other not in INDEX_TIME_FIELDS and first != second and first.casefold() != second.casefold()):
                 continue  # certainly different: the atom is false
             found |= ids
-        marks = found & self.marks
-        if not marks:
-            return found | self.negative
-        return ((found - marks) | self.negative).difference(map(operator.invert, marks - doubtful))
+        return self.candidates(found, doubtful)
+
+
+def _scan(get: Callable[[str, Any], Any], entries: Sequence[tuple[Any, ...]], found: set[int],
+          doubtful: set[int]) -> bool:
+    """Adds to *found* the ids of the atoms of *entries* (_Lookup.screen_entries) that
+    the values of a parsed JSON object (its ``get``) may make true, and to *doubtful*
+    those whose value excludes nothing (see in_document); False when the object cannot
+    tell (an index-time field missing from it)."""
+    for field, atoms, cached, certain in entries:
+        value = get(field, MISSING)
+        if type(value) is str:
+            hit = cached(value)
+            if hit is None:
+                hit = atoms.find(value)
+            if hit:
+                found |= hit
+                if certain is not True and (certain is False or certain == value):
+                    doubtful |= hit  # an index-time field, or a stand-in
+        elif value is MISSING:
+            if certain is False:  # an index-time field the reader may add
+                return False
+        elif type(value) is list:
+            for item in value:
+                text = None if isinstance(item, (dict, list)) else text_of(item)
+                if text is not None:
+                    hit = atoms.find(text)
+                    found |= hit
+                    doubtful |= hit
+        elif type(value) is not dict:
+            text = text_of(value)
+            if text is not None:
+                hit = atoms.find(text)
+                found |= hit
+                doubtful |= hit
+    return True
 
 
 @dataclass(frozen=True)
@@ -360,21 +390,29 @@ class RuleIndex:
         best = max(ids, key=lambda clause: self.strength[clause], default=None)
         return best if best is not None and self.strength[best] >= MIN_WEIGHT else None
 
-    def triggers_lookup(self, triggers: Sequence[int | None]) -> tuple[_Lookup, tuple[int, ...]]:
-        """The lookup finding rules by their trigger clause and the marks of the rules
-        their exclusion holds for, and the rules with neither."""
+    def triggers_lookup(self, triggers: Sequence[int | None],
+                        seconds: Sequence[int | None] = ()) -> tuple[_Lookup, tuple[int, ...]]:
+        """The lookup finding rules by their trigger clause (and second clause, if given:
+        see IndexSession._calibrate) and the marks of the rules their exclusion holds
+        for, and the rules with neither."""
         atoms: dict[Atom, set[int]] = {}
         for rule, clause in enumerate(triggers):
             if clause is not None:
                 for atom in self.clauses[clause]:
                     atoms.setdefault(atom, set()).add(rule)
+        paired = []
+        for rule, clause in enumerate(seconds):
+            if clause is not None and triggers[rule] is not None:
+                paired.append(rule)
+                for atom in self.clauses[clause]:
+                    atoms.setdefault(atom, set()).add(rule + self.size)
         for rule, exclusion in self.exclusions:
             for atom in exclusion:
                 atoms.setdefault(atom, set()).add(~rule)
         excluding = {rule for rule, _ in self.exclusions}
         negative = [rule for rule in excluding if triggers[rule] is None]
         untriggered = tuple(rule for rule, clause in enumerate(triggers) if clause is None and rule not in excluding)
-        return _Lookup(atoms, self.hidden, negative), untriggered
+        return _Lookup(atoms, self.hidden, negative, self.size, paired), untriggered
 
     def clauses_lookup(self) -> _Lookup:
         """The lookup finding every clause (by id) that an event satisfies (built once:
@@ -405,7 +443,10 @@ class IndexSession:
         self.index = index
         self.remaining = calibration
         self.counts = [0] * len(index.clauses)
+        # clause -> the calibration events (by number) it holds for
+        self._seen: dict[int, set[int]] = {}
         self.triggers: Sequence[int | None] = index.initial_triggers
+        self.seconds: Sequence[int | None] = ()
         self._lookup, self._always = index.initial_lookup()
         self._clauses = index.clauses_lookup() if calibration > 0 and index.clauses else None
         # id(object) -> (object, its candidates), from screen() (see there).
@@ -449,9 +490,10 @@ class IndexSession:
 
     def _count(self, fields: Mapping[str, Any]) -> None:
         assert self._clauses is not None
-        counts = self.counts
+        counts, seen, number = self.counts, self._seen, self.remaining
         for clause in self._clauses.find(fields):
             counts[clause] += 1
+            seen.setdefault(clause, set()).add(number)
         self.remaining -= 1
         if self.remaining <= 0:
             self._calibrate()
@@ -464,10 +506,27 @@ class IndexSession:
             return counts[clause], -strength[clause]
 
         self.triggers = tuple(min(ids, key=rank) if ids else None for ids in index.rule_clauses)
-        self._lookup, self._always = index.triggers_lookup(self.triggers)
+        self.seconds = tuple(self._second(rule, ids) for rule, ids in enumerate(index.rule_clauses))
+        self._lookup, self._always = index.triggers_lookup(self.triggers, self.seconds)
         self._clauses = None
-        logger.debug("rule index calibrated: %d rules triggered, %d evaluated on every event",
-                     len(self.triggers) - len(self._always), len(self._always))
+        self._seen = {}
+        logger.debug("rule index calibrated: %d rules triggered (%d with a second clause), %d evaluated on every "
+                     "event", len(self.triggers) - len(self._always), len(self._lookup.paired), len(self._always))
+
+    def _second(self, rule: int, clauses: tuple[int, ...]) -> int | None:
+        """The clause of *rule* that held least often with its trigger while calibrating,
+        if the trigger held on PAIR_AFTER events or more and that clause not every time;
+        the rule is then a candidate only when both hold."""
+        trigger = self.triggers[rule]
+        if trigger is None or len(clauses) < 2 or self.counts[trigger] < PAIR_AFTER:
+            return None
+        with_trigger, seen, strength = self._seen.get(trigger, set()), self._seen, self.index.strength
+
+        def rank(clause: int) -> tuple[int, int]:
+            return len(with_trigger & seen.get(clause, set())), -strength[clause]
+
+        best = min((clause for clause in clauses if clause != trigger), key=rank)
+        return best if rank(best)[0] < len(with_trigger) else None
 
     def summary(self) -> IndexSummary:
         return IndexSummary(self._always, len(self.triggers) - len(self._always), self._clauses is None,
