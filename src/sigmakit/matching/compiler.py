@@ -30,11 +30,12 @@ from __future__ import annotations
 import ipaddress
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Final, Iterable, cast
+from typing import Any, Callable, ClassVar, Final, Iterable, Iterator, Mapping, Sequence, cast
 
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
     ConditionItem,
     ConditionNOT,
     ConditionOR,
@@ -122,11 +123,45 @@ class CompiledDetection:
     """
 
     predicate: Predicate
-    selections: dict[str, Predicate]
+    selections: Mapping[str, Predicate]
     literals: frozenset[str] | None
     requirement: Requirement = ()
     reads: tuple[str, ...] | None = None
     exclusion: Exclusion = frozenset()
+
+
+class LazySelections(Mapping[str, Predicate]):
+    """Selection predicates: those given, and those *build* compiles on first use.
+
+    Only hits need to know which selections an event matched, and compiling each
+    selection of a thousand rules again costs a good part of compiling them at all. A
+    selection the condition refers to has been compiled within the condition already,
+    so compiling it later cannot fail where it did not; the others are given compiled.
+    """
+
+    def __init__(self, order: Sequence[str], given: Mapping[str, Predicate],
+                 build: Callable[[], Mapping[str, Predicate]]) -> None:
+        self._order = tuple(order)
+        self._given = dict(given)
+        self._build: Callable[[], Mapping[str, Predicate]] | None = build
+        self._all: dict[str, Predicate] | None = None
+
+    def _compiled(self) -> dict[str, Predicate]:
+        if self._all is None:
+            assert self._build is not None
+            built = {**self._build(), **self._given}
+            self._all = {name: built[name] for name in self._order}
+            self._build = None
+        return self._all
+
+    def __getitem__(self, name: str) -> Predicate:
+        return self._compiled()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
 
 
 def _cost(predicate: Predicate) -> int:
@@ -354,6 +389,24 @@ def check_selectors(rule: SigmaRule) -> None:
         walk(condition.parse(postprocess=False))
 
 
+def referenced_selections(rule: SigmaRule) -> frozenset[str]:
+    """The names of the selections the rule's conditions refer to, by name or pattern."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, ConditionSelector):
+            found.update(detection.identifier for detection in node.resolve_referenced_detections(rule.detection))
+        elif isinstance(node, ConditionIdentifier):
+            found.add(node.identifier)
+        elif isinstance(node, ConditionItem):
+            for arg in node.args:
+                walk(arg)
+
+    for condition in rule.detection.parsed_condition:
+        walk(condition.parse(postprocess=False))
+    return frozenset(found)
+
+
 class PredicateBackend(Backend):
     """pySigma backend whose "queries" are CompiledDetection objects (see module docstring)."""
 
@@ -377,12 +430,18 @@ class PredicateBackend(Backend):
     def finish_query(self, rule: SigmaRule | SigmaCorrelationRule, query: Any,
                      state: ConversionState) -> CompiledDetection:
         assert isinstance(rule, SigmaRule)
-        selections = {}
-        for name in rule.detection.detections:
-            if name == BASE_SELECTION:
-                continue
-            tree = SigmaCondition(name, rule.detection, rule.detection.source).parse()
-            selections[name] = self.convert_condition(tree, state)
+        names = [name for name in rule.detection.detections if name != BASE_SELECTION]
+        referenced = referenced_selections(rule)
+
+        def compile_selections(chosen: Iterable[str]) -> dict[str, Predicate]:
+            return {name: self.convert_condition(SigmaCondition(name, rule.detection, rule.detection.source).parse(),
+                                                 state) for name in chosen}
+
+        # Selections the condition does not refer to are compiled now, so that a fault
+        # in one is the rule's error, as for the others.
+        unreferenced = compile_selections(name for name in names if name not in referenced)
+        selections = LazySelections(names, unreferenced,
+                                    lambda: compile_selections(name for name in names if name in referenced))
         tree = rule.detection.parsed_condition[0].parse()
         return CompiledDetection(query, selections, required_literals(tree), requirement(tree), fields_read(tree),
                                  exclusion(tree))

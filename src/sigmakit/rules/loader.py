@@ -70,6 +70,9 @@ class LoadedRule:
     data: dict[str, Any]
     positions: YamlPositions
     metadata: EsMetadata | None = None
+    # What validate() parsed, handed to the next parse() (parsing is a good part of the
+    # cost of loading a thousand rules; validating and compiling need it once each).
+    _validated: SigmaRule | SigmaCorrelationRule | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def id(self) -> str | None:
@@ -102,7 +105,11 @@ class LoadedRule:
         return Location.of(self.path, self.positions.document_line)
 
     def parse(self) -> SigmaRule | SigmaCorrelationRule:
-        """A new pySigma object for this document; raises RuleError with file and line."""
+        """A new pySigma object for this document (the caller's own: pipelines change
+        it); raises RuleError with file and line."""
+        if self._validated is not None:
+            parsed, self._validated = self._validated, None
+            return parsed
         data = copy.deepcopy(self.data)
         source = SigmaRuleLocation(self.path)
         try:
@@ -131,6 +138,7 @@ class LoadedRule:
             except RecursionError:
                 raise RuleError("the condition is nested too deeply to parse",
                                 location=self.locate("'condition'"), rule_id=self.id) from None
+        self._validated = parsed
 
     def error_from_pysigma(self, error: SigmaError) -> RuleError:
         """Turn a pySigma error (which has no line) into a RuleError with the best line known."""
