@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from sigmakit.matching import Matcher
+
 from matching_support import compiled, matches
 
 # (detection, event, expected). Detections are YAML; backslashes in them are literal.
@@ -287,3 +289,19 @@ def test_selections_matched_are_reported() -> None:
     matcher = compiled("a: {F: x}\nb: {G: y}\nc: {H: z}\ncondition: a and (b or c)")
     (hit,) = matcher.match([{"F": "x", "G": "y"}])
     assert hit.selections == ("a", "b")
+
+
+def test_selections_are_reported_in_rule_order_also_those_the_condition_leaves_out() -> None:
+    # b is compiled with the rule (the condition does not refer to it), a and c on the
+    # first hit: the report still lists every matched selection in the rule's order.
+    matcher = compiled("c: {H: z}\nb: {G: y}\na: {F: x}\ncondition: a or c")
+    (hit,) = matcher.match([{"F": "x", "G": "y", "H": "z"}])
+    assert hit.selections == ("c", "b", "a")
+
+
+def test_a_fault_in_a_selection_the_condition_leaves_out_is_still_the_rule_s_error() -> None:
+    text = ("title: T\nlogsource: {product: test}\ndetection:\n  sel: {F: x}\n"
+            "  unused: {G|expand: '%nowhere%'}\n  condition: sel\n")
+    matcher = Matcher.from_text(text)
+    assert [error.feature for error in matcher.errors] == ["expand"]
+    assert matcher.rules == ()
