@@ -232,6 +232,43 @@ def event_value(data: st.DataObject, values: list[str]) -> object:
     return data.draw(st.one_of(NEGATED_VALUE, made, st.lists(st.one_of(made, NEGATED_TEXT), max_size=3)))
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(VALUES, min_size=1, max_size=2), second=VALUES, modifier=MODIFIERS,
+       condition=st.sampled_from(["sel and other", "sel and other and not third", "(sel or third) and other"]),
+       repeats=st.lists(st.integers(1, 7), min_size=2, max_size=4), data=st.data())
+def test_second_clauses_learnt_from_any_events_never_miss_a_matching_rule(
+        values: list[str], second: str, modifier: str, condition: str, repeats: list[int],
+        data: st.DataObject) -> None:
+    rule_values = [v.replace("*", ".").replace("?", ".").replace("\\", "\\\\") for v in values] \
+        if modifier == "|re" else values
+    detection = {"sel": {f"Image{modifier}": rule_values}, "other": {"CommandLine|contains": [second, "zz"]},
+                 "third": {"ParentImage|endswith": ["a", "b"]}, "condition": condition}
+    text = yaml.safe_dump({"title": "S", "logsource": {"product": "test"}, "detection": detection})
+    matcher = Matcher.from_text(text)
+    if matcher.errors:
+        return
+    rule = matcher.rules[0]
+    # Events made from the rule's values, each repeated, so that triggers reach
+    # PAIR_AFTER and second clauses are learnt from them.
+    def value(rule_texts: list[str]) -> object:  # often one of the rule's values as it is
+        kind = data.draw(st.integers(0, 3))
+        if kind < 2:
+            return data.draw(st.sampled_from(rule_texts)).replace("*", "").replace("?", "K")
+        return data.draw(EVENT_TEXT) if kind == 2 else event_value(data, rule_texts)
+
+    events = [{"Image": value(values), "CommandLine": value([second, "zz"]), "ParentImage": value(["a", "b"])}
+              for _ in repeats]
+    calibration = [event for event, count in zip(events, repeats) for _ in range(count)]
+    session = matcher.index.session(calibration=len(calibration))
+    for event in calibration:
+        session.candidates(event)
+    for event in events:
+        if rule.matches(event):
+            assert 0 in session.candidates(event), event
+            plain = not any(isinstance(value, (list, dict)) for value in event.values())
+            assert not plain or session.screen(dict(event)), event
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=st.lists(NEGATED_VALUES, min_size=1, max_size=2), second=NEGATED_VALUES, modifier=NEGATED_MODIFIERS,
        condition=NEGATED_CONDITIONS, data=st.data())
