@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -210,3 +213,22 @@ def test_missing_rule_path_exits_2(tmp_path: Path) -> None:
     result = run(tmp_path / "nothing-here", "-e", jsonl(tmp_path, EVENTS))
     assert result.exit_code == 2
     assert "no such file or folder" in result.stderr
+
+
+def test_hits_print_on_a_standard_output_that_is_not_utf_8(tmp_path: Path) -> None:
+    # Hits are written a block at a time, through click, which writes text a stream's
+    # encoding cannot hold as UTF-8 (a misconfigured ASCII terminal) instead of failing.
+    rule = write(tmp_path, "r.yml", """\
+        title: Évil 😀 image
+        logsource: {product: test}
+        detection:
+          sel: {Image|endswith: evil.exe}
+          condition: sel
+        """)
+    events = jsonl(tmp_path, [{"Image": "C:\\x\\evil.exe", "User": "Jürgen"}])
+    command = [sys.executable, "-c", "from sigmakit.cli.main import main; main()", "match", str(rule),
+               "--events", str(events), "--json"]
+    result = subprocess.run(command, capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    hit = json.loads(result.stdout.decode("utf-8"))
+    assert (hit["rule_title"], hit["event"]["User"]) == ("Évil 😀 image", "Jürgen")

@@ -436,3 +436,38 @@ def test_a_frequent_trigger_gets_a_second_clause_learnt_from_the_calibration_eve
     assert session.candidates(alone) == set() and not session.screen(alone)
     assert session.candidates(both) == {0} and session.screen(both)
     assert session.candidates({"Image": "C:\\a.exe", "CommandLine": ["x", "zz"]}) == {0}
+
+
+def _screened_lines(matcher: Matcher, path: Path) -> list[int]:
+    """Hit lines the way sigmakit match finds them: the reader screens, the session feeds."""
+    sources = SourceMatcher([])
+    sources._compiled["sigma"] = matcher
+    return [hit.event.line for batch in EventReader("auto", ReadLog(), keep=sources.keep).read_batches([path])
+            for hit in sources.feed_batch(batch)]
+
+
+def test_a_field_flattening_names_from_a_list_of_lists_is_not_read_from_the_object(tmp_path: Path) -> None:
+    # "A{}" is the flattened name of a list inside the list of key "A": the screen cannot
+    # read it from the parsed object as a key, so it keeps the object.
+    matcher = _sigma_rule("  sel:\n    A{}: z\n  condition: sel\n")
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join('{"A": "a", "B": "b"}\n' for _ in range(1100)) + '{"A": [["z"]], "B": "b"}\n')
+    unindexed = [hit.event.line for hit in matcher.match(EventReader("auto").read([path]), indexed=False)]
+    assert unindexed == [1101]
+    assert _screened_lines(matcher, path) == [1101]
+
+
+def test_a_library_caller_may_change_an_object_after_the_screen() -> None:
+    # Only the reader's keep asks the screen to remember its candidates; a caller of
+    # MatchSession.screen may still change the object before feeding it.
+    matcher = Matcher.from_text("title: Evil image\nlogsource: {product: test}\ndetection:\n"
+                                "  sel: {Image|endswith: '\\evil.exe'}\n  condition: sel\n---\n"
+                                "title: Admin user\nlogsource: {product: test}\ndetection:\n"
+                                "  sel: {User: admin}\n  condition: sel\n")
+    session = matcher.session()
+    for _ in range(1000):  # past calibration, so that the screen is on
+        session.feed({"Image": "C:\\ok.exe", "User": "bob"})
+    document = {"Image": "C:\\x\\evil.exe", "User": "bob"}
+    assert session.screen(document)
+    document["User"] = "admin"
+    assert [hit.rule_title for hit in session.feed(document)] == ["Evil image", "Admin user"]

@@ -110,13 +110,12 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
         reader = EventReader(source, log, keep=matcher.keep)
         for block in with_progress(_read(event_paths, reader), log, events=lambda: log.event_count):
             hits = matcher.feed_batch(block)
-            if hits:  # one write per block: a write (and flush) per hit costs more than the hit
-                sys.stdout.write("".join([format_result(hit, as_json) + "\n" for hit in hits]))
+            if hits:  # one write (and flush) per block: per hit, it costs more than the hit
+                click.echo("".join([format_result(hit, as_json) + "\n" for hit in hits]), nl=False)
                 matched += len(hits)
     for correlation_hit in matcher.finish():
-        sys.stdout.write(format_result(correlation_hit, as_json) + "\n")
+        click.echo(format_result(correlation_hit, as_json))
         matched += 1
-    sys.stdout.flush()
     _restore_memory(threshold)
     failed = _report(rules, matcher, log, source)
     unreadable = strict and log.problem_count > 0
@@ -198,8 +197,8 @@ def _json_text(data: dict[str, Any]) -> str:
     """*data* as one line of JSON (UTF-8 text, not escaped to ASCII): orjson, several
     times faster for the thousands of hits of a big run; the standard library for what
     orjson refuses (an integer past 64 bits, a lone surrogate, a key that is no text)."""
-    try:
-        return orjson.dumps(data, default=str).decode()
+    try:  # datetimes (from a library's events) through str(), as the standard library does
+        return orjson.dumps(data, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
     except (orjson.JSONEncodeError, TypeError):
         return json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
 

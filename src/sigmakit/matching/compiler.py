@@ -28,6 +28,7 @@ no rule is ever silently treated as not matching.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import operator
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Final, Iterable, Iterator, Mapping, Sequence, cast
@@ -46,7 +47,7 @@ from sigma.conditions import (
 from sigma.conversion.base import Backend
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
-from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.modifiers import SigmaBase64Modifier, SigmaBase64OffsetModifier
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
@@ -82,6 +83,7 @@ from sigmakit.matching.view import EventView, scalars
 from sigmakit.pipelines.source import BASE_SELECTION
 
 Predicate = Callable[[EventView], bool]
+logger = logging.getLogger(__name__)
 
 # Rough relative cost of a test, so AND evaluates cheap tests first and stops early.
 _COST: Final = {"exact": 1, "prefix": 2, "suffix": 2, "prefix+suffix": 2, "contains": 3, "glob": 4,
@@ -113,13 +115,13 @@ class CompiledDetection:
     """A rule's detection compiled: the predicate, one per selection, and its literals.
 
     ``selections`` maps each of the rule's selection names to its own predicate, to tell
-    which selections an event matched. ``literals`` is None or a set of case-folded
-    strings of which every matching event contains at least one in some value (see
-    literals.py): what a literal prefilter needs. ``requirement`` is what the rule index
-    keys the rule by, ``exclusion`` what it keys a rule without requirement by (see
-    requirements.py). ``reads`` names every field the predicate
-    reads (None when it reads every value: a keyword), so the predicate's answer is a
-    function of those fields' values alone.
+    which selections an event matched (compiled on first use: LazySelections).
+    ``literals`` is None or a set of case-folded strings of which every matching event
+    contains at least one in some value (see literals.py): what a literal prefilter
+    needs. ``requirement`` is what the rule index keys the rule by, ``exclusion`` what
+    rules it out (see requirements.py). ``reads`` names every field the predicate reads
+    (None when it reads every value: a keyword), so the predicate's answer is a function
+    of those fields' values alone.
     """
 
     predicate: Predicate
@@ -131,37 +133,46 @@ class CompiledDetection:
 
 
 class LazySelections(Mapping[str, Predicate]):
-    """Selection predicates: those given, and those *build* compiles on first use.
+    """Selection predicates, in the rule's order: those given, and the others compiled by
+    *build* (one name at a time) on first use.
 
     Only hits need to know which selections an event matched, and compiling each
     selection of a thousand rules again costs a good part of compiling them at all. A
     selection the condition refers to has been compiled within the condition already,
-    so compiling it later cannot fail where it did not; the others are given compiled.
+    so compiling it on its own should not fail; if it does, it is logged and left out of
+    the report rather than stopping the run.
     """
 
     def __init__(self, order: Sequence[str], given: Mapping[str, Predicate],
-                 build: Callable[[], Mapping[str, Predicate]]) -> None:
+                 build: Callable[[str], Predicate]) -> None:
         self._order = tuple(order)
         self._given = dict(given)
-        self._build: Callable[[], Mapping[str, Predicate]] | None = build
+        self._build: Callable[[str], Predicate] | None = build
         self._all: dict[str, Predicate] | None = None
 
     def _compiled(self) -> dict[str, Predicate]:
         if self._all is None:
             assert self._build is not None
-            built = {**self._build(), **self._given}
-            self._all = {name: built[name] for name in self._order}
-            self._build = None
+            compiled: dict[str, Predicate] = {}
+            for name in self._order:
+                if name in self._given:
+                    compiled[name] = self._given[name]
+                    continue
+                try:
+                    compiled[name] = self._build(name)
+                except SigmaError as error:
+                    logger.warning("selection %r left out of hit reports: %s", name, error)
+            self._all, self._build = compiled, None
         return self._all
 
     def __getitem__(self, name: str) -> Predicate:
         return self._compiled()[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._order)
+        return iter(self._compiled())
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._compiled())
 
 
 def _cost(predicate: Predicate) -> int:
@@ -433,15 +444,14 @@ class PredicateBackend(Backend):
         names = [name for name in rule.detection.detections if name != BASE_SELECTION]
         referenced = referenced_selections(rule)
 
-        def compile_selections(chosen: Iterable[str]) -> dict[str, Predicate]:
-            return {name: self.convert_condition(SigmaCondition(name, rule.detection, rule.detection.source).parse(),
-                                                 state) for name in chosen}
+        def compile_selection(name: str) -> Predicate:
+            tree = SigmaCondition(name, rule.detection, rule.detection.source).parse()
+            return self.convert_condition(tree, state)
 
         # Selections the condition does not refer to are compiled now, so that a fault
         # in one is the rule's error, as for the others.
-        unreferenced = compile_selections(name for name in names if name not in referenced)
-        selections = LazySelections(names, unreferenced,
-                                    lambda: compile_selections(name for name in names if name in referenced))
+        unreferenced = {name: compile_selection(name) for name in names if name not in referenced}
+        selections = LazySelections(names, unreferenced, compile_selection)
         tree = rule.detection.parsed_condition[0].parse()
         return CompiledDetection(query, selections, required_literals(tree), requirement(tree), fields_read(tree),
                                  exclusion(tree))

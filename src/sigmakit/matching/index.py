@@ -85,6 +85,7 @@ _START: Final = "\x02"
 _END: Final = "\x03"
 _MARKS: Final = frozenset({_START, _END})
 _NOTHING: Final = frozenset()
+_CONTAINERS: Final = frozenset({dict, list})
 
 
 class FieldAtoms:
@@ -139,7 +140,6 @@ class FieldAtoms:
             return found
         payloads = self.payloads
         return found.union(*[payloads[key] for key, _, _ in matched])
-
 
     def _each_atom(self, folded: str) -> list[frozenset[int]]:
         """The ids of the automaton's atoms that hold for *folded*, tested one by one."""
@@ -224,8 +224,9 @@ class _Lookup:
         # With each field, its cache's bound get: a repeated value, the common case, then
         # costs no Python call (the cache is cleared in place, never replaced).
         self.entries = tuple((field, atoms, atoms.cache.get) for field, atoms in self.fields)
-        # Fields a parsed JSON object shows as they will be (see in_document).
-        self.plain = all(isinstance(field, str) and "." not in field
+        # Fields a parsed JSON object shows as they will be (see in_document): no dot nor
+        # braces, which flattening makes ("A.b" of a nested key, "A{}" of a list of lists).
+        self.plain = all(isinstance(field, str) and "." not in field and "{" not in field
                          for field in [*by_field, *(name for pair in relations for name in pair)])
         self.marks = frozenset(i for ids in atoms.values() for i in ids if i < 0)
         self.negative = frozenset(negative)
@@ -275,7 +276,8 @@ class _Lookup:
             positives = found - marks - seconds if seconds else found - marks
             pending = positives & self.paired
             if pending:  # triggered rules whose second clause must hold too
-                positives -= pending.difference(map(self.size.__rsub__, seconds))
+                size = self.size
+                positives -= pending.difference([second - size for second in seconds])
         else:
             positives = found - marks if marks else found
         if not marks:
@@ -452,14 +454,17 @@ class IndexSession:
         # id(object) -> (object, its candidates), from screen() (see there).
         self._screened: dict[int, tuple[Mapping[str, Any], set[int]]] = {}
 
-    def screen(self, document: Mapping[str, Any]) -> bool:
+    def screen(self, document: Mapping[str, Any], remember: bool = False) -> bool:
         """False only when no rule can match the event read from this JSON object (as
         parsed, before its fields are made). While calibrating, always True, so that the
         counts see every event.
 
-        The candidates found for a kept object are remembered, by identity, until
-        candidates() is asked for them: a lazily read event's fields are that same object
-        (index-time fields added), so its lookup is not made twice."""
+        With *remember*, the candidates found for a kept object are remembered, by
+        identity, until candidates() is asked for them: a lazily read event's fields are
+        that same object (index-time fields added), so its lookup is not made twice. The
+        caller must then not change the object, but for index-time fields, until it is
+        fed. An object holding a list or an object is not remembered: its event's fields
+        are built anew."""
         if self._clauses is not None or self._always:
             return True
         found = self._lookup.in_document(document)
@@ -467,7 +472,7 @@ class IndexSession:
             return True
         if not found:
             return False
-        if self._lookup.settled:
+        if remember and self._lookup.settled and _CONTAINERS.isdisjoint(map(type, document.values())):
             screened = self._screened
             if len(screened) >= SCREENED_KEPT:  # objects screened but never matched
                 screened.clear()

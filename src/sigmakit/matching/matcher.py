@@ -296,10 +296,14 @@ class MatchSession:
         evaluates on every event, nor without the index)."""
         return self._index is not None and not self._index.index.always
 
-    def screen(self, document: Mapping[str, Any]) -> bool:
+    def screen(self, document: Mapping[str, Any], remember: bool = False) -> bool:
         """False only when no rule can match the event read from this JSON object (as
-        parsed, before its fields are made): EventReader's ``keep`` (see index.py)."""
-        return self._index is None or self._index.screen(document)
+        parsed, before its fields are made): EventReader's ``keep`` (see index.py).
+
+        With *remember*, the rules found for a kept object are remembered until it is fed
+        (as the fields of a lazily read Event): the object must not change until then,
+        except for index-time fields (EventReader's JSON Lines events keep to that)."""
+        return self._index is None or self._index.screen(document, remember)
 
     def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
         """The hits of every rule on *event* (rules feeding only a correlation excluded)."""

@@ -45,8 +45,8 @@ wildcards or ``?``, regexes, numbers, keywords and the rest give nothing. Then:
   every branch.
 
 Leaving an atom out is always sound (the rule is evaluated on more events), so
-anything in doubt is left out. The index uses an exclusion only for a rule without
-(positive) requirement, which it would otherwise evaluate on every event.
+anything in doubt is left out. The index takes a rule out of the candidates when one of
+its excluded atoms is true, whether or not the rule has a (positive) requirement.
 """
 
 from __future__ import annotations

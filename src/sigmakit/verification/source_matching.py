@@ -11,6 +11,7 @@ source's events it was not checked against, never silently counted as "no hit".
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -91,12 +92,15 @@ class SourceMatcher:
     def keep(self, document: Mapping[str, Any], source: str) -> bool:
         """Whether an event of *source* read from this JSON object may be matched by any
         rule (EventReader's ``keep``); objects turned down are counted by the reader but
-        never fed, so ``events`` does not count them."""
+        never fed, so ``events`` does not count them. The rules found for a kept object
+        are remembered until its event is fed (MatchSession.screen): the reader changes
+        nothing in the object but its index-time fields."""
         screen = self._screens.get(source)
         if screen is None:
             session = self.state(source).session
             # With a rule the index cannot screen for, every object is of use.
-            screen = self._screens[source] = session.screen if session.can_screen() else _KEEP_ALL
+            screen = self._screens[source] = (functools.partial(session.screen, remember=True)
+                                              if session.can_screen() else _KEEP_ALL)
         return screen(document)
 
     def feed(self, event: Event) -> list[Hit]:
