@@ -140,22 +140,23 @@ def _match_in_processes(event_paths: tuple[str, ...], jobs: int, matcher: Source
     for path in find_event_files(event_paths):
         for event in itertools.islice(probe.read([path]), PROBE_EVENTS):
             matcher.state(event.source or GENERIC_SOURCE)
-    counted = _CountingStream(sys.stdout)
-    match_parts(parts, jobs, matcher, source, log, counted, lambda result: format_result(result, as_json))
     sys.stdout.flush()
+    counted = _CountingStream(sys.stdout.buffer)
+    match_parts(parts, jobs, matcher, source, log, counted, lambda result: format_result(result, as_json))
+    sys.stdout.buffer.flush()
     return counted.lines
 
 
 class _CountingStream:
-    """Standard output for the parts' hits, counting the lines (one per hit)."""
+    """Standard output's bytes for the parts' hits, counting the lines (one per hit)."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.lines = 0
 
-    def write(self, text: str) -> int:
-        self.lines += text.count("\n")
-        return self.stream.write(text)  # type: ignore[no-any-return]
+    def write(self, data: bytes) -> int:
+        self.lines += data.count(b"\n")
+        return self.stream.write(data)  # type: ignore[no-any-return]
 
 
 def _settle_memory() -> tuple[int, int, int]:

@@ -52,7 +52,7 @@ from __future__ import annotations
 import logging
 import operator
 from dataclasses import dataclass
-from typing import AbstractSet, Any, Callable, Final, Iterable, Mapping, Sequence
+from typing import AbstractSet, Any, Final, Iterable, Mapping, Sequence
 
 import ahocorasick_rs
 
@@ -240,8 +240,9 @@ class _Lookup:
             [*by_field, *(name for pair in relations for name in pair)])
         self.hidden: Mapping[str, str] = hidden or {}
         # entries, each with what makes its text values exclude for certain in
-        # in_document: True (any text), False (none: an index-time field) or the
-        # stand-in text that does not.
+        # in_document: True (any text), False (none: an index-time field; also, when
+        # missing from the object, the object cannot tell) or the stand-in text that
+        # does not.
         self.screen_entries = tuple(
             (field, atoms, cached, False if field in INDEX_TIME_FIELDS else self.hidden.get(field, True))  # type: ignore[arg-type]
             for field, atoms, cached in self.entries
@@ -270,6 +271,8 @@ class _Lookup:
         """The rules that *found* (what find gave) makes candidates: those whose trigger
         (and second clause) holds and those with a negative trigger, less those a true
         atom excludes; marks in *doubtful* exclude nothing."""
+        if not found:  # most events, with few rules: nothing to work out
+            return set(self.negative)
         marks = found & self.marks
         if self.paired:
             seconds = found & self.seconds
@@ -303,50 +306,41 @@ class _Lookup:
         found: set[int] = set()
         doubtful: set[int] = set()  # marks found in values that exclude nothing
         get = document.get
-        if not _scan(get, self.screen_entries, found, doubtful):
-            return None
+        for field, atoms, cached, certain in self.screen_entries:
+            value = get(field, MISSING)
+            if type(value) is str:
+                hit = cached(value)
+                if hit is None:
+                    hit = atoms.find(value)
+                if hit:
+                    found |= hit
+                    if certain is not True and (certain is False or certain == value):
+                        doubtful |= hit  # an index-time field, or a stand-in
+            elif value is MISSING:
+                if certain is False:  # an index-time field the reader may add
+                    return None
+            elif type(value) is list:
+                for item in value:
+                    text = None if isinstance(item, (dict, list)) else text_of(item)
+                    if text is not None:
+                        hit = atoms.find(text)
+                        found |= hit
+                        doubtful |= hit
+            elif type(value) is not dict:
+                text = text_of(value)
+                if text is not None:
+                    hit = atoms.find(text)
+                    found |= hit
+                    doubtful |= hit
         for field, other, ids in self.relations:
             first, second = get(field, MISSING), get(other, MISSING)
             if (type(first) is str and type(second) is str and field not in INDEX_TIME_FIELDS
                     and other not in INDEX_TIME_FIELDS and first != second and first.casefold() != second.casefold()):
                 continue  # certainly different: the atom is false
             found |= ids
+        if not found:  # the common case with few rules, kept fast
+            return found if not self.negative else set(self.negative)
         return self.candidates(found, doubtful)
-
-
-def _scan(get: Callable[[str, Any], Any], entries: Sequence[tuple[Any, ...]], found: set[int],
-          doubtful: set[int]) -> bool:
-    """Adds to *found* the ids of the atoms of *entries* (_Lookup.screen_entries) that
-    the values of a parsed JSON object (its ``get``) may make true, and to *doubtful*
-    those whose value excludes nothing (see in_document); False when the object cannot
-    tell (an index-time field missing from it)."""
-    for field, atoms, cached, certain in entries:
-        value = get(field, MISSING)
-        if type(value) is str:
-            hit = cached(value)
-            if hit is None:
-                hit = atoms.find(value)
-            if hit:
-                found |= hit
-                if certain is not True and (certain is False or certain == value):
-                    doubtful |= hit  # an index-time field, or a stand-in
-        elif value is MISSING:
-            if certain is False:  # an index-time field the reader may add
-                return False
-        elif type(value) is list:
-            for item in value:
-                text = None if isinstance(item, (dict, list)) else text_of(item)
-                if text is not None:
-                    hit = atoms.find(text)
-                    found |= hit
-                    doubtful |= hit
-        elif type(value) is not dict:
-            text = text_of(value)
-            if text is not None:
-                hit = atoms.find(text)
-                found |= hit
-                doubtful |= hit
-    return True
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,11 @@ correlation state), use ``matcher.session()``: ``feed(event)`` returns that even
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Final, Iterable, Iterator, Mapping, Sequence
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
@@ -139,6 +140,10 @@ class SkippedRule:
 
     loaded: LoadedRule
     reason: str
+
+
+def _keep_all(document: Mapping[str, Any]) -> bool:
+    return True
 
 
 def _view(event: Event | Mapping[str, Any] | EventView) -> EventView:
@@ -304,6 +309,13 @@ class MatchSession:
         (as the fields of a lazily read Event): the object must not change until then,
         except for index-time fields (EventReader's JSON Lines events keep to that)."""
         return self._index is None or self._index.screen(document, remember)
+
+    def screener(self, remember: bool = False) -> Callable[[Mapping[str, Any]], bool]:
+        """screen() with *remember* as one callable (a reader's ``keep`` calls it for
+        every object, so it goes straight to the index)."""
+        if self._index is None:
+            return _keep_all
+        return functools.partial(self._index.screen, remember=remember)
 
     def feed(self, event: Event | Mapping[str, Any]) -> list[Hit]:
         """The hits of every rule on *event* (rules feeding only a correlation excluded)."""

@@ -143,10 +143,11 @@ def _match_part(numbered: tuple[int, Part]) -> PartResult:
 
 
 def match_parts(parts: list[Part], jobs: int, matcher: SourceMatcher, source: str, log: ReadLog,
-                out: IO[str], write: Callable[[Hit | CorrelationHit], str]) -> None:
-    """Match *parts* in *jobs* processes, writing hits to *out* in input order and
-    merging counts, read logs and correlation inputs into *matcher* and *log*; the
-    caller then calls ``matcher.finish()`` for the correlation hits."""
+                out: IO[bytes], write: Callable[[Hit | CorrelationHit], str]) -> None:
+    """Match *parts* in *jobs* processes, writing hits (as *write* makes them, one per
+    line, UTF-8) to the binary stream *out* in input order and merging counts, read logs
+    and correlation inputs into *matcher* and *log*; the caller then calls
+    ``matcher.finish()`` for the correlation hits."""
     folder = tempfile.mkdtemp(prefix="sigmakit-jobs-")
     _CONTEXT.update(matcher=matcher, source=source, format=write, folder=folder)
     # What the parent built (compiled rules, the index) stays out of the collector's walks
@@ -155,7 +156,7 @@ def match_parts(parts: list[Part], jobs: int, matcher: SourceMatcher, source: st
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for result in pool.imap(_match_part, enumerate(parts)):
-                with open(result.output, encoding="utf-8") as stream:
+                with open(result.output, "rb") as stream:  # bytes: no decoding, no encoding
                     shutil.copyfileobj(stream, out)
                 os.unlink(result.output)
                 _merge_log(log, result.log)

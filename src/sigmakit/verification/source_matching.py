@@ -11,7 +11,6 @@ source's events it was not checked against, never silently counted as "no hit".
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -99,8 +98,7 @@ class SourceMatcher:
         if screen is None:
             session = self.state(source).session
             # With a rule the index cannot screen for, every object is of use.
-            screen = self._screens[source] = (functools.partial(session.screen, remember=True)
-                                              if session.can_screen() else _KEEP_ALL)
+            screen = self._screens[source] = session.screener(remember=True) if session.can_screen() else _KEEP_ALL
         return screen(document)
 
     def feed(self, event: Event) -> list[Hit]:
