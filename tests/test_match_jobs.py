@@ -75,3 +75,20 @@ def test_standard_input_cannot_be_split(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["match", str(rules), "--events", "-", "--jobs", "2"], input="{}\n")
     assert result.exit_code == 2
     assert "--jobs cannot split standard input" in result.stderr
+
+
+def test_two_processes_print_what_one_prints_also_for_styled_and_non_ascii_titles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One process writes through click, which strips terminal styling off a stream that
+    # is no terminal; the parts' bytes must come out the same.
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    rules = tmp_path / "rules.yml"
+    rules.write_text(RULES.split("---")[0].replace("title: Whoami", 'title: "\\e[31mWhoami\\e[0m Évil 😀"'),
+                     encoding="utf-8")
+    events = events_file(tmp_path, 50)
+    for flags in ([], ["--json"]):
+        one = run(rules, "--events", events, *flags)
+        many = run(rules, "--events", events, "--jobs", "2", *flags)
+        assert one.exit_code == many.exit_code == 0
+        assert "\x1b" not in one.stdout and "Évil 😀" in one.stdout
+        assert many.stdout == one.stdout

@@ -142,7 +142,15 @@ def _match_in_processes(event_paths: tuple[str, ...], jobs: int, matcher: Source
             matcher.state(event.source or GENERIC_SOURCE)
     sys.stdout.flush()
     counted = _CountingStream(sys.stdout.buffer)
-    match_parts(parts, jobs, matcher, source, log, counted, lambda result: format_result(result, as_json))
+    # The parts' hits are copied as bytes: strip terminal styling here, as click.echo
+    # does for one process when standard output is not a terminal.
+    plain = not sys.stdout.isatty()
+
+    def write(result: Hit | CorrelationHit) -> str:
+        text = format_result(result, as_json)
+        return click.unstyle(text) if plain else text
+
+    match_parts(parts, jobs, matcher, source, log, counted, write)
     sys.stdout.buffer.flush()
     return counted.lines
 
