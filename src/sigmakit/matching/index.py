@@ -439,8 +439,9 @@ class IndexSession:
         self.index = index
         self.remaining = calibration
         self.counts = [0] * len(index.clauses)
-        # clause -> the calibration events (by number) it holds for
-        self._seen: dict[int, set[int]] = {}
+        # clause -> the calibration events it holds for, as the bits of an int (bit n:
+        # the event n calibration events before the end), so joint counts are an AND
+        self._seen: dict[int, int] = {}
         self.triggers: Sequence[int | None] = index.initial_triggers
         self.seconds: Sequence[int | None] = ()
         self._lookup, self._always = index.initial_lookup()
@@ -489,10 +490,10 @@ class IndexSession:
 
     def _count(self, fields: Mapping[str, Any]) -> None:
         assert self._clauses is not None
-        counts, seen, number = self.counts, self._seen, self.remaining
+        counts, seen, bit = self.counts, self._seen, 1 << self.remaining
         for clause in self._clauses.find(fields):
             counts[clause] += 1
-            seen.setdefault(clause, set()).add(number)
+            seen[clause] = seen.get(clause, 0) | bit
         self.remaining -= 1
         if self.remaining <= 0:
             self._calibrate()
@@ -519,13 +520,13 @@ class IndexSession:
         trigger = self.triggers[rule]
         if trigger is None or len(clauses) < 2 or self.counts[trigger] < PAIR_AFTER:
             return None
-        with_trigger, seen, strength = self._seen.get(trigger, set()), self._seen, self.index.strength
+        with_trigger, seen, strength = self._seen.get(trigger, 0), self._seen, self.index.strength
 
         def rank(clause: int) -> tuple[int, int]:
-            return len(with_trigger & seen.get(clause, set())), -strength[clause]
+            return (with_trigger & seen.get(clause, 0)).bit_count(), -strength[clause]
 
         best = min((clause for clause in clauses if clause != trigger), key=rank)
-        return best if rank(best)[0] < len(with_trigger) else None
+        return best if rank(best)[0] < with_trigger.bit_count() else None
 
     def summary(self) -> IndexSummary:
         return IndexSummary(self._always, len(self.triggers) - len(self._always), self._clauses is None,
