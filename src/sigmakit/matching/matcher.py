@@ -312,8 +312,9 @@ class MatchSession:
 
     def screener(self, remember: bool = False) -> Callable[[Mapping[str, Any]], bool]:
         """screen() with *remember* as one callable (a reader's ``keep`` calls it for
-        every object, so it goes straight to the index)."""
-        if self._index is None:
+        every object, so it goes straight to the index; when nothing can be turned down,
+        see can_screen, it keeps every object without asking)."""
+        if self._index is None or not self.can_screen():
             return _keep_all
         return functools.partial(self._index.screen, remember=remember)
 

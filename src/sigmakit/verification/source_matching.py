@@ -23,10 +23,6 @@ from sigmakit.matching.matcher import BATCH_SIZE
 from sigmakit.rules import LoadedRule
 
 
-def _KEEP_ALL(document: Mapping[str, Any]) -> bool:
-    return True
-
-
 @dataclass
 class SourceState:
     """One data source's compiled rules and its matching session."""
@@ -96,9 +92,7 @@ class SourceMatcher:
         nothing in the object but its index-time fields."""
         screen = self._screens.get(source)
         if screen is None:
-            session = self.state(source).session
-            # With a rule the index cannot screen for, every object is of use.
-            screen = self._screens[source] = session.screener(remember=True) if session.can_screen() else _KEEP_ALL
+            screen = self._screens[source] = self.state(source).session.screener(remember=True)
         return screen(document)
 
     def feed(self, event: Event) -> list[Hit]:
