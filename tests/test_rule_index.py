@@ -471,3 +471,53 @@ def test_a_library_caller_may_change_an_object_after_the_screen() -> None:
     assert session.screen(document)
     document["User"] = "admin"
     assert [hit.rule_title for hit in session.feed(document)] == ["Evil image", "Admin user"]
+
+
+# -- the screen's fast path (bits, value classes) gives in_document's answer exactly ------------------
+SCREEN_TEXT = st.sampled_from(["C:\\w\\a.exe", "c:\\W\\A.EXE", "C:\\t\\a.exe", "a -x b", "-X", "b", "p", "P",
+                               "pc", "unknown", "Unknown", "", "ß", "SS", "\x02p"])
+# Mostly texts, so that most objects take the fast path (every field a text).
+SCREEN_VALUE = st.one_of(*[SCREEN_TEXT] * 30, st.integers(0, 3), st.none(), st.just("MISSING"),
+                         st.lists(SCREEN_TEXT, max_size=2))
+
+
+# Objects every field of which is a text: each rule's case, a stand-in, an index-time field.
+SCREEN_CASES = [
+    {"Image": "C:\\t\\a.exe", "CommandLine": "a -x", "ParentImage": "q", "User": "u", "host": "h"},
+    {"Image": "C:\\w\\a.exe", "CommandLine": "b", "ParentImage": "q", "User": "u", "host": "h"},
+    {"Image": "x", "CommandLine": "z", "ParentImage": "y", "User": "unknown", "host": "h"},
+    {"Image": "x", "CommandLine": "z", "ParentImage": "y", "User": "pc", "host": "pc"},
+    {"Image": "p", "CommandLine": "z", "ParentImage": "P", "User": "u", "host": "h"},
+    {"Image": "p", "CommandLine": "z", "ParentImage": "P", "User": "u", "host": "pc"},
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents=st.lists(st.fixed_dictionaries({name: SCREEN_VALUE for name in
+                                                  ("Image", "CommandLine", "ParentImage", "User", "host")}),
+                          min_size=1, max_size=6),
+       hidden=st.booleans(), paired=st.booleans())
+def test_the_bit_screen_gives_what_in_document_gives(documents: list[dict[str, Any]], hidden: bool,
+                                                     paired: bool) -> None:
+    image, command = Atom("Image", Kind.SUFFIX, "\\a.exe"), Atom("CommandLine", Kind.CONTAINS, "-x")
+    requirements = [
+        (frozenset({image}), frozenset({command})),                  # 0: a trigger, maybe a second clause
+        (frozenset({Atom("CommandLine", Kind.CONTAINS, "b")}),),     # 1: excluded by an image path
+        (),                                                          # 2: a negative trigger
+        (frozenset({Atom("Image", Kind.SAME_AS, "ParentImage")}),),  # 3: a field reference
+        (frozenset({Atom("ParentImage", Kind.EXACT, "p"), Atom("User", Kind.PREFIX, "ss")}),),  # 4
+    ]
+    exclusions = [frozenset(), frozenset({Atom("Image", Kind.PREFIX, "c:\\w\\")}),
+                  frozenset({Atom("User", Kind.EXACT, "unknown"), Atom("ParentImage", Kind.EXACT, "pc")}),
+                  frozenset({Atom("User", Kind.EXACT, "pc"), Atom("host", Kind.EXACT, "pc")}), frozenset()]
+    index = RuleIndex(requirements, exclusions, hidden={"User": "unknown"} if hidden else None)
+    triggers = [clauses[0] if clauses else None for clauses in index.rule_clauses]
+    seconds = [index.rule_clauses[0][1] if paired else None, None, None, None, None]
+    lookup, _ = index.triggers_lookup(triggers, seconds)
+    assert len(lookup.relations) == 1 and len(lookup.paired) == paired
+    screen = lookup.bit_screen()
+    for document in [*SCREEN_CASES, *documents] * 2:  # again: from the caches
+        document = {name: value for name, value in document.items() if value != "MISSING"}
+        expected = lookup.in_document(document)
+        bits = screen(document)
+        assert (None if bits is None else screen.ids(bits)) == expected, document

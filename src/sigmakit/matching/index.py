@@ -44,15 +44,19 @@ the index about each JSON object before its fields are made (in_document): the
 object is kept if the trigger (and second clause) of a rule may hold and the rule is not
 certainly excluded by the object's values, or if some rule with a negative trigger is
 not certainly excluded. The rules found are kept for the object, whose fields are the
-object itself once read, so that candidates() does not look them up again.
+object itself once read, so that candidates() does not look them up again. The screen
+runs once per line read, so its usual case costs a handful of C calls (_BitScreen):
+what each field's value gives is a small class number, and a combination of classes
+is looked up once for the candidates, kept as the bits of an int.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import operator
 from dataclasses import dataclass
-from typing import AbstractSet, Any, Final, Iterable, Mapping, Sequence
+from typing import AbstractSet, Any, Callable, Final, Iterable, Mapping, Sequence
 
 import ahocorasick_rs
 
@@ -199,6 +203,127 @@ def _all_texts(value: Any, out: list[str]) -> None:
             out.append(text)
 
 
+def _unmarked(ids: Iterable[int]) -> list[int]:
+    """*ids* without the marks (see module docstring): a value whose marks exclude nothing."""
+    return [i for i in ids if i >= 0]
+
+
+class _BitScreen:
+    """_Lookup.in_document(), with sets of ids as the bits of an int, fast for the usual
+    object: every screened field there with a text value. One C call reads the values
+    (operator.itemgetter), one more looks each up in its field's cache (map of dict.get)
+    for the *class* of what it gives (a small int: few distinct answers per field), and
+    the tuple of classes is looked up in one more cache for the candidates: no Python
+    code runs per field unless a value is new, nor per answer unless the combination is
+    new. Any other object (a field missing, a list, a number) goes through in_document,
+    whose answer it is by construction.
+
+    The bits of what a field's value gives: rule r's trigger: bit r; its second clause:
+    bit size + r; its mark: bit 2 * size + r; without the marks for a value whose marks
+    exclude nothing (a stand-in text, an index-time field), as in in_document."""
+
+    def __init__(self, lookup: "_Lookup") -> None:
+        self.lookup = lookup
+        self.size = size = lookup.size
+        self.entries = lookup.screen_entries
+        names = [field for field, *_ in self.entries]
+        self.values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*names) if len(names) > 1  # itemgetter of one name gives no tuple
+            else lambda document: (document[names[0]],))
+        self.caches: tuple[dict[str, int], ...] = tuple({} for _ in self.entries)  # value -> class
+        # per field: the bits of each class, and the class of given bits
+        self.class_bits: tuple[list[int], ...] = tuple([0] for _ in self.entries)
+        self.classes: tuple[dict[int, int], ...] = tuple({0: 0} for _ in self.entries)
+        self.combinations: dict[tuple[int, ...], int] = {}  # classes -> candidates' bits
+        self.rules = (1 << size) - 1
+        self.negative = self.bits(lookup.negative)
+        self.unpaired = ~self.bits(lookup.paired)  # rules needing no second clause
+        self.relations = tuple((field, other, self.bits(ids)) for field, other, ids in lookup.relations)
+        self.usable = lookup.plain and bool(names)
+
+    def bits(self, ids: Iterable[int]) -> int:
+        """The bits of a set of ids."""
+        bits, marks = 0, 2 * self.size
+        for i in ids:
+            bits |= 1 << i if i >= 0 else 1 << (marks + ~i)
+        return bits
+
+    def __call__(self, document: Mapping[str, Any]) -> int | None:
+        """The bits of the rules in_document(*document*) gives, or None as it does."""
+        if not self.usable:
+            return self._slow(document)
+        try:
+            values = self.values(document)
+            key = tuple(map(dict.get, self.caches, values))
+        except (KeyError, TypeError):  # a field missing, or a list or object (unhashable)
+            return self._slow(document)
+        if None in key:  # a new value, or no text (a number, null)
+            if not all(type(value) is str for value in values):
+                return self._slow(document)
+            key = tuple(self._learn(position, value) if found is None else found
+                        for position, (found, value) in enumerate(zip(key, values)))
+        related = 0
+        for field, other, relation in self.relations:
+            first, second = document.get(field, MISSING), document.get(other, MISSING)
+            if (type(first) is str and type(second) is str and field not in INDEX_TIME_FIELDS
+                    and other not in INDEX_TIME_FIELDS and first != second and first.casefold() != second.casefold()):
+                continue  # certainly different: the atom is false
+            related |= relation
+        if related:
+            return self._candidates(key, related)
+        found = self.combinations.get(key)
+        if found is None:
+            if len(self.combinations) >= CACHE_VALUES:
+                self.combinations.clear()
+            found = self.combinations[key] = self._candidates(key, 0)
+        return found
+
+    def _candidates(self, key: tuple[int, ...], bits: int) -> int:
+        """The candidates' bits for the classes *key* and the other *bits* found."""
+        for position, found in enumerate(key):
+            if found:
+                bits |= self.class_bits[position][found]
+        if not bits:
+            return self.negative
+        size = self.size
+        positives = bits & self.rules & (self.unpaired | bits >> size)
+        return (positives | self.negative) & ~(bits >> 2 * size)
+
+    def _learn(self, position: int, value: str) -> int:
+        """The class of a new text *value* of the field at *position*, kept in its cache."""
+        field, atoms, cached, certain = self.entries[position]
+        hit = cached(value)
+        if hit is None:
+            hit = atoms._search(value.casefold())
+        if not (certain is True or (certain is not False and certain != value)):
+            hit = _unmarked(hit)
+        bits = self.bits(hit)
+        classes = self.classes[position]
+        found = classes.get(bits)
+        if found is None:
+            found = classes[bits] = len(self.class_bits[position])
+            self.class_bits[position].append(bits)
+        cache = self.caches[position]
+        if len(cache) >= CACHE_VALUES:
+            cache.clear()
+        cache[value] = found
+        return found
+
+    def _slow(self, document: Mapping[str, Any]) -> int | None:
+        found = self.lookup.in_document(document)
+        return None if found is None else self.bits(found)
+
+    @staticmethod
+    def ids(bits: int) -> set[int]:
+        """The ids (rules) of *bits*."""
+        ids = set()
+        while bits:
+            low = bits & -bits
+            ids.add(low.bit_length() - 1)
+            bits ^= low
+        return ids
+
+
 class _Lookup:
     """Atoms grouped by field, giving for an event's fields the union of their ids.
 
@@ -247,6 +372,13 @@ class _Lookup:
             (field, atoms, cached, False if field in INDEX_TIME_FIELDS else self.hidden.get(field, True))  # type: ignore[arg-type]
             for field, atoms, cached in self.entries
         )
+        self._bit_screen: _BitScreen | None = None
+
+    def bit_screen(self) -> _BitScreen:
+        """in_document() as bits (made on first use: only the screened lookup needs it)."""
+        if self._bit_screen is None:
+            self._bit_screen = _BitScreen(self)
+        return self._bit_screen
 
     def find(self, fields: Mapping[str, Any]) -> set[int]:
         found: set[int] = set()
@@ -267,10 +399,10 @@ class _Lookup:
                 found |= ids
         return found
 
-    def candidates(self, found: set[int], doubtful: AbstractSet[int] = _NOTHING) -> set[int]:
+    def candidates(self, found: set[int]) -> set[int]:
         """The rules that *found* (what find gave) makes candidates: those whose trigger
         (and second clause) holds and those with a negative trigger, less those a true
-        atom excludes; marks in *doubtful* exclude nothing."""
+        atom excludes."""
         if not found:  # most events, with few rules: nothing to work out
             return set(self.negative)
         marks = found & self.marks
@@ -285,7 +417,7 @@ class _Lookup:
             positives = found - marks if marks else found
         if not marks:
             return positives | self.negative
-        return (positives | self.negative).difference(map(operator.invert, marks - doubtful))
+        return (positives | self.negative).difference(map(operator.invert, marks))
 
     def in_document(self, document: Mapping[str, Any]) -> set[int] | None:
         """The rules that may be candidates for the event read from this JSON object,
@@ -304,7 +436,6 @@ class _Lookup:
         if not self.plain:
             return None
         found: set[int] = set()
-        doubtful: set[int] = set()  # marks found in values that exclude nothing
         get = document.get
         for field, atoms, cached, certain in self.screen_entries:
             value = get(field, MISSING)
@@ -313,9 +444,10 @@ class _Lookup:
                 if hit is None:
                     hit = atoms.find(value)
                 if hit:
-                    found |= hit
-                    if certain is not True and (certain is False or certain == value):
-                        doubtful |= hit  # an index-time field, or a stand-in
+                    if certain is True or (certain is not False and certain != value):
+                        found |= hit
+                    else:  # an index-time field, or a stand-in: its marks exclude nothing
+                        found.update(_unmarked(hit))
             elif value is MISSING:
                 if certain is False:  # an index-time field the reader may add
                     return None
@@ -323,15 +455,11 @@ class _Lookup:
                 for item in value:
                     text = None if isinstance(item, (dict, list)) else text_of(item)
                     if text is not None:
-                        hit = atoms.find(text)
-                        found |= hit
-                        doubtful |= hit
+                        found.update(_unmarked(atoms.find(text)))
             elif type(value) is not dict:
                 text = text_of(value)
                 if text is not None:
-                    hit = atoms.find(text)
-                    found |= hit
-                    doubtful |= hit
+                    found.update(_unmarked(atoms.find(text)))
         for field, other, ids in self.relations:
             first, second = get(field, MISSING), get(other, MISSING)
             if (type(first) is str and type(second) is str and field not in INDEX_TIME_FIELDS
@@ -340,7 +468,7 @@ class _Lookup:
             found |= ids
         if not found:  # the common case with few rules, kept fast
             return found if not self.negative else set(self.negative)
-        return self.candidates(found, doubtful)
+        return self.candidates(found)
 
 
 @dataclass(frozen=True)
@@ -446,8 +574,14 @@ class IndexSession:
         self.seconds: Sequence[int | None] = ()
         self._lookup, self._always = index.initial_lookup()
         self._clauses = index.clauses_lookup() if calibration > 0 and index.clauses else None
-        # id(object) -> (object, its candidates), from screen() (see there).
-        self._screened: dict[int, tuple[Mapping[str, Any], set[int]]] = {}
+        # id(object) -> (object, its candidates as bits), from screen() (see there).
+        self._screened: dict[int, tuple[Mapping[str, Any], int]] = {}
+        self._screen: Callable[[Mapping[str, Any]], int | None] = self._first_screen
+
+    def _first_screen(self, document: Mapping[str, Any]) -> int | None:
+        # The lookup's bit screen, made when first asked for (again after calibration).
+        self._screen = self._lookup.bit_screen()
+        return self._screen(document)
 
     def screen(self, document: Mapping[str, Any], remember: bool = False) -> bool:
         """False only when no rule can match the event read from this JSON object (as
@@ -462,7 +596,7 @@ class IndexSession:
         are built anew."""
         if self._clauses is not None or self._always:
             return True
-        found = self._lookup.in_document(document)
+        found = self._screen(document)
         if found is None:
             return True
         if not found:
@@ -479,7 +613,7 @@ class IndexSession:
         if self._screened:
             screened = self._screened.pop(id(fields), None)
             if screened is not None and screened[0] is fields:
-                return screened[1]
+                return _BitScreen.ids(screened[1])
         lookup = self._lookup
         found = lookup.candidates(lookup.find(fields))
         if self._always:
@@ -508,6 +642,7 @@ class IndexSession:
         self.triggers = tuple(min(ids, key=rank) if ids else None for ids in index.rule_clauses)
         self.seconds = tuple(self._second(rule, ids) for rule, ids in enumerate(index.rule_clauses))
         self._lookup, self._always = index.triggers_lookup(self.triggers, self.seconds)
+        self._screen = self._first_screen
         self._clauses = None
         self._seen = {}
         logger.debug("rule index calibrated: %d rules triggered (%d with a second clause), %d evaluated on every "
