@@ -92,3 +92,26 @@ def test_two_processes_print_what_one_prints_also_for_styled_and_non_ascii_title
         assert one.exit_code == many.exit_code == 0
         assert "\x1b" not in one.stdout and "Évil 😀" in one.stdout
         assert many.stdout == one.stdout
+
+
+def test_parts_start_at_whole_lines_with_their_line_numbers_whatever_the_read_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    events = events_file(tmp_path, 300)
+    lines = events.read_bytes().splitlines(keepends=True)
+    for chunk in (7, 4096, 1 << 20):  # reads ending inside lines, and the whole file at once
+        monkeypatch.setattr(parallel, "_COUNT_CHUNK", chunk)
+        parts = parallel.plan_parts([events], 4)
+        assert len(parts) == 4 and parts[0].start == 0 and parts[-1].end == len(b"".join(lines))
+        for part in parts:
+            before = b"".join(lines[:part.first_line - 1])
+            assert part.start == len(before), (chunk, part)  # the part starts where its first line does
+        assert [part.end for part in parts[:-1]] == [part.start for part in parts[1:]]
+        # planned in another process (while the rules compile): the same parts
+        assert parallel.PartsPlan([events], 4).parts() == parts
+
+
+def test_a_plan_that_fails_in_its_process_raises_the_error_here(tmp_path: Path) -> None:
+    from sigmakit.errors import UsageError
+    with pytest.raises(UsageError, match="no such file or folder: .*missing.jsonl"):
+        parallel.PartsPlan([tmp_path / "missing.jsonl"], 2).parts()

@@ -36,7 +36,7 @@ from sigmakit.events import (
 )
 from sigmakit.matching import CorrelationHit, Hit, load_placeholders
 from sigmakit.rules import RuleSet, load_rules
-from sigmakit.verification.parallel import match_parts, plan_parts
+from sigmakit.verification.parallel import PARTS_PER_JOB, PartsPlan, match_parts
 from sigmakit.verification.source_matching import SourceMatcher
 
 STDIN = "-"
@@ -88,6 +88,10 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     record could not be read (unreadable records are always skipped, counted and reported;
     everything else still runs); 2 on usage errors.
     """
+    if jobs > 1 and STDIN in event_paths:
+        fail_usage("--jobs cannot split standard input (-); give files, or use --jobs 1")
+    # The input's parts are planned (lines counted) while the rules load and compile.
+    plan = PartsPlan(event_paths, jobs * PARTS_PER_JOB) if jobs > 1 else None
     try:
         values = load_placeholders(placeholders) if placeholders else None
         rules = load_rules_or_exit(paths)
@@ -99,12 +103,10 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
         info(f"error: {rule_error}")
     forced = [CIM] if source == CIM else [source] if source in (*RAW_SOURCES, GENERIC_SOURCE) else []
     matcher = SourceMatcher(list(rules), values, time_field, sources=forced)
-    if jobs > 1 and STDIN in event_paths:
-        fail_usage("--jobs cannot split standard input (-); give files, or use --jobs 1")
     log = ReadLog()
     threshold = _settle_memory()
-    if jobs > 1:
-        matched = _match_in_processes(event_paths, jobs, matcher, source, log, as_json)
+    if plan is not None:
+        matched = _match_in_processes(event_paths, plan, jobs, matcher, source, log, as_json)
     else:
         matched = 0
         reader = EventReader(source, log, keep=matcher.keep)
@@ -131,15 +133,15 @@ def _read(paths: Iterable[str], reader: EventReader) -> Iterator[list[Event]]:
             yield from reader.read_batches([path])
 
 
-def _match_in_processes(event_paths: tuple[str, ...], jobs: int, matcher: SourceMatcher, source: str,
-                        log: ReadLog, as_json: bool) -> int:
+def _match_in_processes(event_paths: tuple[str, ...], plan: PartsPlan, jobs: int, matcher: SourceMatcher,
+                        source: str, log: ReadLog, as_json: bool) -> int:
     """Match in *jobs* processes (sigmakit.verification.parallel); the number of hits."""
-    parts = plan_parts(event_paths, jobs)
     # Compile, before the processes fork, the rules for the sources the files start with.
     probe = EventReader(source, ReadLog())
     for path in find_event_files(event_paths):
         for event in itertools.islice(probe.read([path]), PROBE_EVENTS):
             matcher.state(event.source or GENERIC_SOURCE)
+    parts = plan.parts()
     sys.stdout.flush()
     counted = _CountingStream(sys.stdout.buffer)
     # The parts' hits are copied as bytes: strip terminal styling here, as click.echo

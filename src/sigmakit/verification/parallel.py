@@ -1,9 +1,10 @@
 """Matching event files in several processes, with the results of one process.
 
-``plan_parts(paths, jobs)`` cuts the input into parts: a JSON Lines or XmlWinEventLog
-file of at least SPLIT_BYTES into about ``jobs`` byte ranges, each starting at a line
+``plan_parts(paths, parts)`` cuts the input into parts: a JSON Lines or XmlWinEventLog
+file of at least SPLIT_BYTES into about ``parts`` byte ranges, each starting at a line
 (with its line number, counted once here), any other file whole (.evtx, JSON arrays,
-XML documents, gzip). ``match_parts`` hands the parts, in order, to a pool of forked
+XML documents, gzip); ``PartsPlan`` does it in a forked process, while the caller
+compiles the rules. ``match_parts`` hands the parts, in order, to a pool of forked
 processes; each matches its part as one process would (its own sessions, rule index
 and memo) and writes the hits, formatted, to a temporary file, returning its counts,
 its read log and the base-rule hits that feed correlations. The parent then writes
@@ -36,10 +37,14 @@ from sigmakit.verification.source_matching import SourceMatcher
 
 # Files smaller than this are read whole by one process.
 SPLIT_BYTES: Final = 8 << 20
+# Parts a large file is cut into per process: more than one, so that a process slowed
+# down (by the machine's other work, or by a part with more hits) leaves the others
+# more parts, and the last part's output, copied once every process is done, is small.
+PARTS_PER_JOB: Final = 2
 # Each part's input order starts this far after the previous part's (correlations order
 # equal times by input order).
 _ORDER_STRIDE: Final = 1 << 40
-_COUNT_CHUNK: Final = 16 << 20
+_COUNT_CHUNK: Final = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -70,16 +75,16 @@ class SourceResult:
     errors: list[EventError]
 
 
-def plan_parts(paths: Iterable[str | Path], jobs: int) -> list[Part]:
+def plan_parts(paths: Iterable[str | Path], parts: int) -> list[Part]:
     """The parts of the files under *paths*, in input order (see module docstring)."""
-    parts: list[Part] = []
+    planned: list[Part] = []
     for path in find_event_files(paths):
         size = path.stat().st_size
-        if jobs > 1 and size >= SPLIT_BYTES and _splittable(path):
-            parts.extend(_split(path, size, jobs))
+        if parts > 1 and size >= SPLIT_BYTES and _splittable(path):
+            planned.extend(_split(path, size, parts))
         else:
-            parts.append(Part(path))
-    return parts
+            planned.append(Part(path))
+    return planned
 
 
 def _splittable(path: Path) -> bool:
@@ -87,20 +92,22 @@ def _splittable(path: Path) -> bool:
         return not isinstance(stream, gzip.GzipFile) and sniff_format(stream) in SPLITTABLE
 
 
-def _split(path: Path, size: int, jobs: int) -> list[Part]:
-    """About *jobs* ranges of whole lines, with the line number each starts at."""
-    wanted = [size * k // jobs for k in range(1, jobs)]
+def _split(path: Path, size: int, parts: int) -> list[Part]:
+    """About *parts* ranges of whole lines, with the line number each starts at."""
+    wanted = [size * k // parts for k in range(1, parts)]
     starts = [0]
     lines = [1]
+    buffer = bytearray(_COUNT_CHUNK)  # one buffer read into, again and again
+    view = memoryview(buffer)
     with open(path, "rb") as stream:
         position, line = 0, 1
         for target in wanted:
             while position < target:
-                chunk = stream.read(min(_COUNT_CHUNK, target - position))
-                if not chunk:
+                read = stream.readinto(view[:min(_COUNT_CHUNK, target - position)])
+                if not read:
                     break
-                line += chunk.count(b"\n")
-                position += len(chunk)
+                line += buffer.count(b"\n", 0, read)
+                position += read
             rest = stream.readline()  # the rest of the line the target falls in
             position += len(rest)
             line += rest.count(b"\n")
@@ -109,6 +116,41 @@ def _split(path: Path, size: int, jobs: int) -> list[Part]:
                 lines.append(line)
     bounds = starts + [size]
     return [Part(path, bounds[k], bounds[k + 1], lines[k]) for k in range(len(starts))]
+
+
+class PartsPlan:
+    """plan_parts() worked out in a forked process while the caller goes on (compiling
+    the rules: counting the lines of a large file before a part's start takes a while,
+    and two processes may as well do both at once). ``parts()`` waits for the parts; if
+    planning failed there, it plans again here, so that the error is raised as
+    plan_parts raises it."""
+
+    def __init__(self, paths: Iterable[str | Path], parts: int) -> None:
+        self.paths, self.count = list(paths), parts
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_plan_into, args=(send, self.paths, parts), daemon=True)
+        self._process.start()
+        send.close()
+
+    def parts(self) -> list[Part]:
+        try:
+            planned: list[Part] | None = self._receive.recv()
+        except EOFError:  # the process died
+            planned = None
+        finally:
+            self._receive.close()
+            self._process.join()
+        return planned if planned is not None else plan_parts(self.paths, self.count)
+
+
+def _plan_into(send: Any, paths: list[str | Path], parts: int) -> None:
+    try:
+        planned: list[Part] | None = plan_parts(paths, parts)
+    except BaseException:  # planned again by the parent, which raises it (see PartsPlan)
+        planned = None
+    send.send(planned)
+    send.close()
 
 
 # -- the worker side (forked: these globals are the parent's at fork time) ---------------------
