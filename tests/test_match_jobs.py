@@ -115,3 +115,18 @@ def test_a_plan_that_fails_in_its_process_raises_the_error_here(tmp_path: Path) 
     from sigmakit.errors import UsageError
     with pytest.raises(UsageError, match="no such file or folder: .*missing.jsonl"):
         parallel.PartsPlan([tmp_path / "missing.jsonl"], 2).parts()
+
+
+def test_a_large_file_gets_up_to_two_parts_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    events = events_file(tmp_path, 300)
+    size = events.stat().st_size
+    assert len(parallel.plan_parts([events], 2)) == 2  # small: one part per process
+    monkeypatch.setattr(parallel, "MIN_EXTRA_PART", size // 3)
+    assert len(parallel.plan_parts([events], 2)) == 3
+    monkeypatch.setattr(parallel, "MIN_EXTRA_PART", 1)
+    assert len(parallel.plan_parts([events], 2)) == 4 == 2 * parallel.PARTS_PER_JOB
+    rules = tmp_path / "rules.yml"
+    rules.write_text(RULES, encoding="utf-8")
+    one = run(rules, "--events", events, "--json")
+    assert run(rules, "--events", events, "--json", "--jobs", "2").stdout == one.stdout

@@ -36,7 +36,7 @@ from sigmakit.events import (
 )
 from sigmakit.matching import CorrelationHit, Hit, load_placeholders
 from sigmakit.rules import RuleSet, load_rules
-from sigmakit.verification.parallel import PARTS_PER_JOB, PartsPlan, match_parts
+from sigmakit.verification.parallel import PartsPlan, match_parts
 from sigmakit.verification.source_matching import SourceMatcher
 
 STDIN = "-"
@@ -91,7 +91,7 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     if jobs > 1 and STDIN in event_paths:
         fail_usage("--jobs cannot split standard input (-); give files, or use --jobs 1")
     # The input's parts are planned (lines counted) while the rules load and compile.
-    plan = PartsPlan(event_paths, jobs * PARTS_PER_JOB) if jobs > 1 else None
+    plan = PartsPlan(event_paths, jobs) if jobs > 1 else None
     try:
         values = load_placeholders(placeholders) if placeholders else None
         rules = load_rules_or_exit(paths)

@@ -52,11 +52,10 @@ is looked up once for the candidates, kept as the bits of an int.
 
 from __future__ import annotations
 
-import functools
 import logging
 import operator
 from dataclasses import dataclass
-from typing import AbstractSet, Any, Callable, Final, Iterable, Mapping, Sequence
+from typing import Any, Callable, Final, Iterable, Mapping, Sequence
 
 import ahocorasick_rs
 

@@ -1,7 +1,8 @@
 """Matching event files in several processes, with the results of one process.
 
-``plan_parts(paths, parts)`` cuts the input into parts: a JSON Lines or XmlWinEventLog
-file of at least SPLIT_BYTES into about ``parts`` byte ranges, each starting at a line
+``plan_parts(paths, jobs)`` cuts the input into parts: a JSON Lines or XmlWinEventLog
+file of at least SPLIT_BYTES into ``jobs`` byte ranges or, if large, up to PARTS_PER_JOB
+times as many, each starting at a line
 (with its line number, counted once here), any other file whole (.evtx, JSON arrays,
 XML documents, gzip); ``PartsPlan`` does it in a forked process, while the caller
 compiles the rules. ``match_parts`` hands the parts, in order, to a pool of forked
@@ -39,8 +40,11 @@ from sigmakit.verification.source_matching import SourceMatcher
 SPLIT_BYTES: Final = 8 << 20
 # Parts a large file is cut into per process: more than one, so that a process slowed
 # down (by the machine's other work, or by a part with more hits) leaves the others
-# more parts, and the last part's output, copied once every process is done, is small.
+# more parts, and the last part's output, copied once every process is done, is small;
+# but only parts of MIN_EXTRA_PART bytes or more, as each part learns its triggers anew
+# (index.py: a few tenths of a second), which a small file does not pay back.
 PARTS_PER_JOB: Final = 2
+MIN_EXTRA_PART: Final = 256 << 20
 # Each part's input order starts this far after the previous part's (correlations order
 # equal times by input order).
 _ORDER_STRIDE: Final = 1 << 40
@@ -75,12 +79,13 @@ class SourceResult:
     errors: list[EventError]
 
 
-def plan_parts(paths: Iterable[str | Path], parts: int) -> list[Part]:
+def plan_parts(paths: Iterable[str | Path], jobs: int) -> list[Part]:
     """The parts of the files under *paths*, in input order (see module docstring)."""
     planned: list[Part] = []
     for path in find_event_files(paths):
         size = path.stat().st_size
-        if parts > 1 and size >= SPLIT_BYTES and _splittable(path):
+        if jobs > 1 and size >= SPLIT_BYTES and _splittable(path):
+            parts = max(jobs, min(jobs * PARTS_PER_JOB, size // MIN_EXTRA_PART))
             planned.extend(_split(path, size, parts))
         else:
             planned.append(Part(path))
@@ -125,11 +130,11 @@ class PartsPlan:
     planning failed there, it plans again here, so that the error is raised as
     plan_parts raises it."""
 
-    def __init__(self, paths: Iterable[str | Path], parts: int) -> None:
-        self.paths, self.count = list(paths), parts
+    def __init__(self, paths: Iterable[str | Path], jobs: int) -> None:
+        self.paths, self.jobs = list(paths), jobs
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_plan_into, args=(send, self.paths, parts), daemon=True)
+        self._process = context.Process(target=_plan_into, args=(send, self.paths, jobs), daemon=True)
         self._process.start()
         send.close()
 
@@ -141,12 +146,12 @@ class PartsPlan:
         finally:
             self._receive.close()
             self._process.join()
-        return planned if planned is not None else plan_parts(self.paths, self.count)
+        return planned if planned is not None else plan_parts(self.paths, self.jobs)
 
 
-def _plan_into(send: Any, paths: list[str | Path], parts: int) -> None:
+def _plan_into(send: Any, paths: list[str | Path], jobs: int) -> None:
     try:
-        planned: list[Part] | None = plan_parts(paths, parts)
+        planned: list[Part] | None = plan_parts(paths, jobs)
     except BaseException:  # planned again by the parent, which raises it (see PartsPlan)
         planned = None
     send.send(planned)
