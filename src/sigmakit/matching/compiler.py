@@ -91,6 +91,8 @@ _COST: Final = {"exact": 1, "prefix": 2, "suffix": 2, "prefix+suffix": 2, "conta
 _REGEX_COST: Final = 8
 _KEYWORD_FACTOR: Final = 4
 _BASE_SEARCH_COST: Final = 1000
+# Key of ConversionState.processing_state holding the condition tree being converted.
+_CONDITION_TREE: Final = "sigmakit.condition_tree"
 _COMPARE: Final = {
     CompareOperators.LT: operator.lt,
     CompareOperators.LTE: operator.le,
@@ -452,7 +454,9 @@ class PredicateBackend(Backend):
         # in one is the rule's error, as for the others.
         unreferenced = {name: compile_selection(name) for name in names if name not in referenced}
         selections = LazySelections(names, unreferenced, compile_selection)
-        tree = rule.detection.parsed_condition[0].parse()
+        # The tree pySigma just converted (parsing it again costs a deep copy and its
+        # post-processing: a sixth of compiling the process_creation corpus).
+        tree = state.processing_state.get(_CONDITION_TREE) or rule.detection.parsed_condition[0].parse()
         return CompiledDetection(query, selections, required_literals(tree), requirement(tree), fields_read(tree),
                                  exclusion(tree))
 
@@ -460,6 +464,9 @@ class PredicateBackend(Backend):
     def convert_condition(self, cond: Any, state: ConversionState) -> Predicate:
         if cond is None:
             raise UnsupportedFeature("the condition refers to nothing (an empty selection)", "condition")
+        # The first tree converted with a state is the rule condition's whole tree (pySigma
+        # makes one state per condition), which finish_query reads for the rule index.
+        state.processing_state.setdefault(_CONDITION_TREE, cond)
         return super().convert_condition(cond, state)  # type: ignore[no-any-return]
 
     def convert_condition_and(self, cond: ConditionAND, state: ConversionState) -> Predicate:
