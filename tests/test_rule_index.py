@@ -50,6 +50,17 @@ def test_diskshadow_requires_its_image_and_one_of_its_switches() -> None:
     }
 
 
+def test_a_case_insensitive_regex_requires_no_text_across_the_letters_i() -> None:
+    # 'I' may find 'ı' (regex package): the strongest piece between them is required
+    assert requirement_of("sel: {CommandLine|re|i: 'MIMIKATZ'}\ncondition: sel") == {
+        frozenset({("CommandLine", "contains", "katz")})}
+    assert requirement_of("sel: {CommandLine|re: 'x(?i:DIRS)'}\ncondition: sel") == {
+        frozenset({("CommandLine", "contains", "x")}), frozenset({("CommandLine", "contains", "rs")})}
+    assert requirement_of("sel: {CommandLine|re|i: 'ii+'}\ncondition: sel") == set()
+    assert requirement_of("sel: {CommandLine|re: 'MIMIKATZ'}\ncondition: sel") == {
+        frozenset({("CommandLine", "contains", "mimikatz")})}
+
+
 def test_value_shapes_give_their_pieces() -> None:
     assert requirement_of("sel: {Image: 'C:*Tools*.EXE'}\ncondition: sel") == {
         frozenset({("Image", "prefix", "c:")}), frozenset({("Image", "suffix", ".exe")}),
@@ -384,6 +395,14 @@ def _lines(matcher: Matcher, events: list[dict[str, Any]], indexed: bool) -> lis
     # a lone surrogate, which the automaton cannot take: the atoms are tested one by one
     ("  sel:\n    Image|endswith: .exe\n  condition: not sel\n", [{"Image": "\ud800x"}, {"Image": "a\ud800.exe"}], [1]),
     ("  sel:\n    Image|endswith: .exe\n  condition: sel\n", [{"Image": "\ud800x"}, {"Image": "a\ud800.EXE"}], [2]),
+    # a case-insensitive regex on the backtracking engine (lookahead; '$' before a final
+    # newline) takes 'I' for 'ı' and 'i' for 'İ', which casefold() keeps apart
+    ("  sel:\n    CommandLine|re|i: 'MIMIKATZ(?!\\.txt)'\n  condition: sel\n",
+     [{"CommandLine": "run mımıkatz now"}, {"CommandLine": "mimikatz.txt"}], [1]),
+    ("  sel:\n    CommandLine|re|i: 'MIMIKATZ$'\n  condition: sel\n",
+     [{"CommandLine": "run mımıkatz\n"}, {"CommandLine": "run MIMIKATZ"}], [1, 2]),
+    ("  sel:\n    CommandLine|re: '(?i)mimikatz(?=!)'\n  condition: sel\n",
+     [{"CommandLine": "MİMİKATZ!"}, {"CommandLine": "MİMİKATZ"}], [1]),
 ])
 def test_indexed_hits_equal_unindexed_on_names_and_values_the_index_must_not_confuse(
         detection: str, events: list[dict[str, Any]], expected: list[int]) -> None:

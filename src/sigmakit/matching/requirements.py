@@ -14,7 +14,9 @@ How the clauses are found, bottom-up:
   prefix ``c:\\`` and the suffix ``.exe``; ``*a*b*`` needs ``a`` and ``b``); a value
   list (an OR of values) gives the OR of its values' clauses;
 * a regular expression gives the literal runs that every match contains (see
-  ``required_substrings``), as CONTAINS atoms of its field;
+  ``required_substrings``), as CONTAINS atoms of its field (cut at the letters that a
+  case-insensitive search may take for others that casefold() keeps apart: see
+  ``_without_turkic_i``);
 * AND needs what every branch needs (its clauses together); OR needs one of its
   branches, which in clause form is every combination of one clause from each branch
   (kept to MAX_CLAUSES, the strongest first);
@@ -52,6 +54,7 @@ its excluded atoms is true, whether or not the rule has a (positive) requirement
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from dataclasses import dataclass
 from enum import Enum
@@ -64,7 +67,13 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.types import SigmaExpansion, SigmaFieldReference, SigmaRegularExpression, SigmaString
+from sigma.types import (
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
 from sigmakit.matching.literals import is_base_search
 from sigmakit.matching.patterns import Shape, UnresolvedPlaceholder, compile_string
@@ -183,7 +192,10 @@ def _value(field: str | None, value: Any) -> Requirement:
     if isinstance(value, SigmaRegularExpression):
         if value.contains_placeholder():
             return ()
-        texts = required_substrings(value.regexp.to_plain_regex())
+        pattern = value.regexp.to_plain_regex()
+        texts = required_substrings(pattern)
+        if SigmaRegularExpressionFlag.IGNORECASE in value.flags or "(?" in pattern:
+            texts = _without_turkic_i(texts)
         return tuple(frozenset(Atom(field, Kind.CONTAINS, text.casefold()) for text in clause)
                      for clause in texts)
     if isinstance(value, SigmaFieldReference) and field is not None:
@@ -296,6 +308,25 @@ def required_substrings(pattern: str) -> tuple[frozenset[str], ...]:
     except (sre_constants.error, ValueError, OverflowError, RecursionError):
         return ()
     return _regex_sequence(list(parsed))
+
+
+# Letters a case-insensitive search of the regex package (lookaround, backreferences,
+# and ``$`` before a final newline: matching/regex.py) takes for one another although
+# casefold() keeps them apart: ``I`` finds ``ı``, ``i`` finds ``İ``. RE2 does not.
+_TURKIC_I: Final = re.compile("[iIıİ]")
+
+
+def _without_turkic_i(clauses: tuple[frozenset[str], ...]) -> tuple[frozenset[str], ...]:
+    """The clauses of a regex that may be case-insensitive, each text cut at those
+    letters and replaced by its strongest piece (a piece holds in every match, folded
+    as the index folds values); a clause with a text that is nothing but such letters
+    requires nothing and is dropped."""
+    kept = []
+    for clause in clauses:
+        pieces = [max(_TURKIC_I.split(text), key=text_weight) for text in clause]
+        if all(pieces):
+            kept.append(frozenset(pieces))
+    return tuple(dict.fromkeys(kept))
 
 
 def _regex_sequence(items: list[tuple[Any, Any]]) -> tuple[frozenset[str], ...]:
