@@ -130,3 +130,81 @@ def test_a_large_file_gets_up_to_two_parts_per_process(tmp_path: Path, monkeypat
     rules.write_text(RULES, encoding="utf-8")
     one = run(rules, "--events", events, "--json")
     assert run(rules, "--events", events, "--json", "--jobs", "2").stdout == one.stdout
+
+
+MIXED_RULES = """
+title: Any whoami
+id: 00000000-0000-0000-0000-0000000000b1
+name: any_whoami
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    CommandLine|contains: whoami
+  condition: sel
+---
+title: Whoami seen
+id: 00000000-0000-0000-0000-0000000000b2
+correlation:
+  type: event_count
+  rules: [any_whoami]
+  timespan: 3650d
+  condition: {gte: 1}
+---
+title: Parent command line and company
+id: 00000000-0000-0000-0000-0000000000b3
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    ParentCommandLine|contains: zzqq
+    Company: Evil Corp
+  condition: sel
+"""
+
+
+def mixed_sources_file(tmp_path: Path, count: int) -> Path:
+    """A Security 4688 event, then a CrowdStrike one, then only 4688 events."""
+    def security(n: int) -> dict[str, object]:
+        return {"Channel": "Security", "EventID": 4688, "EventRecordID": n, "Computer": "ws",
+                "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": f"whoami /{n}",
+                "TimeCreated_SystemTime": "2024-06-03T08:00:00.000Z"}
+    crowdstrike = {"event_simpleName": "ProcessRollup2", "event_platform": "Win", "aid": "a1",
+                   "ImageFileName": "\\Device\\HarddiskVolume2\\Windows\\System32\\whoami.exe",
+                   "CommandLine": "whoami", "timestamp": "1717401600000"}
+    path = tmp_path / "mixed.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(json.dumps(security(1)) + "\n" + json.dumps(crowdstrike) + "\n")
+        for n in range(3, count + 1):
+            out.write(json.dumps(security(n)) + "\n")
+    return path
+
+
+def test_sources_are_reported_in_the_same_order_however_the_input_is_cut(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One process meets the sources in its own order; each part meets them in another.
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    rules = tmp_path / "rules.yml"
+    rules.write_text(MIXED_RULES, encoding="utf-8")
+    events = mixed_sources_file(tmp_path, 600)
+    one = run(rules, "--events", events)
+    assert one.exit_code == 1  # the third rule cannot be compiled for either source
+    correlations = [line.split(":")[0] for line in one.stdout.splitlines()]
+    assert correlations == ["Whoami seen (00000000-0000-0000-0000-0000000000b2) (event_count, all events)"] * 2
+    errors = [line for line in one.stderr.splitlines() if line.startswith("error:")]
+    assert [line.rsplit("(for ", 1)[1] for line in errors] == ["crowdstrike events)", "security_4688 events)"]
+    assert "source auto (crowdstrike 1, security_4688 599)" in one.stderr
+    for jobs in ("2", "3"):
+        many = run(rules, "--events", events, "--jobs", jobs)
+        assert many.exit_code == 1
+        assert many.stdout == one.stdout
+        assert many.stderr == one.stderr
+
+
+def test_a_file_named_twice_is_read_and_counted_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    rules = tmp_path / "rules.yml"
+    rules.write_text(RULES.split("---")[0], encoding="utf-8")
+    events = events_file(tmp_path, 70)
+    one = run(rules, "--events", events, "--events", events)
+    assert "140 event(s) from 2 file(s), 2 unreadable record(s) skipped" in one.stderr
+    many = run(rules, "--events", events, "--events", events, "--jobs", "2")
+    assert (many.exit_code, many.stdout, many.stderr) == (one.exit_code, one.stdout, one.stderr)

@@ -209,7 +209,7 @@ def match_parts(parts: list[Part], jobs: int, matcher: SourceMatcher, source: st
                 _merge_log(log, result.log)
                 for name, found in result.sources.items():
                     matcher.absorb(name, found.hits, found.events, found.occurrences, found.dropped, found.errors)
-        log.files += len({part.path for part in parts})
+        log.files += sum(1 for part in parts if part.start == 0)  # a file's first part (a file named twice is read twice)
     finally:
         _CONTEXT.clear()
         shutil.rmtree(folder, ignore_errors=True)

@@ -48,7 +48,7 @@ class SourceMatcher:
     placeholders: Mapping[str, Sequence[str]] | None = None
     time_field: str | None = None
     sources: Iterable[str] = ()
-    states: dict[str, SourceState] = field(default_factory=dict)
+    states: dict[str, SourceState] = field(default_factory=dict)  # by source name
     events: Counter[str] = field(default_factory=Counter)  # events fed, per source
     order_offset: int = 0
     _compiled: dict[str, Matcher] = field(default_factory=dict, repr=False)
@@ -67,6 +67,12 @@ class SourceMatcher:
             session = matcher.session(self.time_field)
             session.events = self.order_offset
             self.states[source] = SourceState(matcher, session)
+            # Sources in name order, not in the order they were first met: what is reported
+            # per source (errors, correlation hits) then comes in the same order however
+            # the input is read (a part of a parallel run meets its sources in its own order).
+            ordered = sorted(self.states.items())
+            self.states.clear()
+            self.states.update(ordered)
         return self.states[source]
 
     def fresh(self, order_offset: int = 0) -> "SourceMatcher":
