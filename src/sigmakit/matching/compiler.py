@@ -454,8 +454,8 @@ class PredicateBackend(Backend):
         # in one is the rule's error, as for the others.
         unreferenced = {name: compile_selection(name) for name in names if name not in referenced}
         selections = LazySelections(names, unreferenced, compile_selection)
-        # The tree pySigma just converted (parsing it again costs a deep copy and its
-        # post-processing: a sixth of compiling the process_creation corpus).
+        # The tree pySigma just converted (parsing it again would cost a deep copy and
+        # its post-processing, once more per rule).
         tree = state.processing_state.get(_CONDITION_TREE) or rule.detection.parsed_condition[0].parse()
         return CompiledDetection(query, selections, required_literals(tree), requirement(tree), fields_read(tree),
                                  exclusion(tree))
