@@ -84,6 +84,12 @@ def test_regex_command_filters_and_its_negation_keeps_missing_fields() -> None:
     assert verdicts(r'* | regex x!="\d{3}"', *records) == [N, M, M]
 
 
+def test_regex_shorthand_classes_are_ascii_as_in_splunk_pcre() -> None:
+    records = ({"x": "\u0663\u0663\u0663"}, {"x": "123"}, {"x": "\u00e9"}, {"x": "e"})
+    assert verdicts(r'* | regex x="^\d{3}$"', *records) == [N, M, N, N]
+    assert verdicts(r'* | where match(x, "^\w$")', *records) == [N, N, N, M]
+
+
 def test_regex_command_defaults_to_raw() -> None:
     assert verdicts('* | regex "err(or)?"', {"_raw": "an error"}, {"_raw": "fine"}) == [M, N]
 

@@ -16,6 +16,11 @@ for ``$`` are a subset of PCRE's, so whatever RE2 finds is a match; only when it
 nothing in a text that ends with a newline does the backtracking engine give the answer
 (with its timeout). Texts ending in a newline are rare in logs, so this costs little.
 
+A second difference is bridged too: the regex package's ``\\d``, ``\\w``, ``\\s`` and ``\\b``
+are Unicode classes (``\\w`` takes ``é``, ``\\d`` an Arabic-Indic digit), RE2's and PCRE's
+are ASCII. Its ASCII flag would also make case folding ASCII-only, so the classes are
+spelt out instead (``ascii_classes``) before the regex package compiles a pattern.
+
 Sigma's regex flags (``i``, ``m``, ``s``) arrive as pySigma's SigmaRegularExpressionFlag
 values and become inline flags, identical for both engines.
 """
@@ -79,6 +84,48 @@ class CompiledRegex:
 
     def fullmatch(self, text: str) -> bool:
         return self._fullmatch(text) is not None
+
+
+# RE2's (and PCRE's) shorthand classes, spelt out for the regex package (ascii_classes).
+_WORD: Final = "0-9A-Za-z_"
+_SPACE: Final = "\\t\\n\\f\\r "
+_IN_CLASS: Final = {"d": "0-9", "w": _WORD, "s": _SPACE}
+_OUTSIDE_CLASS: Final = {
+    "d": "[0-9]", "D": "[^0-9]", "w": f"[{_WORD}]", "W": f"[^{_WORD}]", "s": f"[{_SPACE}]", "S": f"[^{_SPACE}]",
+    "b": f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))",
+    "B": f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))",
+}
+
+
+def ascii_classes(pattern: str) -> str:
+    """*pattern* with ``\\d \\w \\s \\b`` and their negations as the ASCII classes RE2 and
+    PCRE mean by them, for the regex package, whose own are Unicode. Inside a character
+    class only the positive ones can be spelt out; ``\\D \\W \\S`` stay there as they are
+    (Unicode), as does everything in a pattern with a POSIX class (``[:``), whose
+    brackets this reading would mistake for a class's end."""
+    if "\\" not in pattern or "[:" in pattern:
+        return pattern
+    out: list[str] = []
+    index, length, in_class = 0, len(pattern), False
+    while index < length:
+        char = pattern[index]
+        if char == "\\" and index + 1 < length:
+            pair = pattern[index:index + 2]
+            out.append((_IN_CLASS if in_class else _OUTSIDE_CLASS).get(pattern[index + 1], pair))
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # A ']' right after '[' or '[^' is a literal member, not the end of the class.
+            for opener in "^]":
+                if index < length and pattern[index] == opener:
+                    out.append(opener)
+                    index += 1
+    return "".join(out)
 
 
 def escape(text: str) -> str:
@@ -150,14 +197,14 @@ def compile_regex(pattern: str, flags: frozenset[SigmaRegularExpressionFlag] = f
         search = compiled.search
         if SigmaRegularExpressionFlag.MULTILINE not in flags and _has_dollar(pattern):
             try:
-                exact = backtracking.compile(prefix + pattern, backtracking.VERSION0)
+                exact = backtracking.compile(prefix + ascii_classes(pattern), backtracking.VERSION0)
             except backtracking.error:
                 pass  # RE2-only syntax: RE2's '$' it is
             else:
                 search = _pcre_dollar_search(search, _timed(exact.search, pattern))
         return CompiledRegex(pattern, flags, "re2", search, compiled.fullmatch)
     try:
-        fallback = backtracking.compile(prefix + pattern, backtracking.VERSION0)
+        fallback = backtracking.compile(prefix + ascii_classes(pattern), backtracking.VERSION0)
     except backtracking.error as error:
         raise RegexCompileError(f"invalid regular expression {pattern!r}: {error}") from None
     logger.debug("regex %r runs on the backtracking engine (RE2 does not support it)", pattern)

@@ -26,6 +26,7 @@ from typing import Any, Callable, Final
 
 import regex
 
+from sigmakit.matching.regex import ascii_classes
 from sigmakit.verification.spl.errors import CannotEvaluate, SplSyntaxError, UndecidedRecord
 from sigmakit.verification.spl.eval_syntax import Binary, Call, EvalNode, FieldRef, InList, Literal, Unary
 from sigmakit.verification.spl.values import parse_number
@@ -246,9 +247,10 @@ def _equal(a: Any, b: Any) -> bool:
 
 @lru_cache(maxsize=4096)
 def compile_regex(pattern: str) -> "regex.Pattern[str]":
-    """A PCRE pattern as the ``regex`` module compiles it (cached)."""
+    """A PCRE pattern as the ``regex`` module compiles it (cached), with PCRE's ASCII
+    ``\\d \\w \\s \\b`` (the module's own are Unicode)."""
     try:
-        return regex.compile(pattern, regex.VERSION0)
+        return regex.compile(ascii_classes(pattern), regex.VERSION0)
     except regex.error as error:
         raise CannotEvaluate(f"the regular expression {pattern!r} is not accepted by the local engine: {error}") from None
 
