@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re2
 import regex
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sigmakit.matching import Matcher
@@ -25,6 +25,9 @@ TOKENS = [*(regex.escape(c) for c in TRICKY), r"\d", r"\D", r"\w", r"\W", r"\s",
        text=st.text(alphabet=TRICKY, max_size=12))
 def test_the_regex_package_reads_shorthand_classes_as_re2_does(prefix: str, tokens: list[str], text: str) -> None:
     pattern = prefix + "".join(tokens)
+    # RE2 works on UTF-8 bytes and finds \B between the two bytes of a character such as
+    # U+00A0: a quirk of RE2's, not PCRE's meaning, so not one to copy.
+    assume(not ("\\B" in pattern and not text.isascii()))
     try:
         expected = re2.search(pattern, text) is not None
     except re2.error:  # a quantifier after nothing, say: not a pattern to compare

@@ -92,8 +92,10 @@ _SPACE: Final = "\\t\\n\\f\\r "
 _IN_CLASS: Final = {"d": "0-9", "w": _WORD, "s": _SPACE}
 _OUTSIDE_CLASS: Final = {
     "d": "[0-9]", "D": "[^0-9]", "w": f"[{_WORD}]", "W": f"[^{_WORD}]", "s": f"[{_SPACE}]", "S": f"[^{_SPACE}]",
-    "b": f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))",
-    "B": f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))",
+    # RE2's word boundary ignores case-insensitivity (``ſ`` and the Kelvin sign, which
+    # ``(?i)[a-z]`` takes, are no word characters to it), hence the case-sensitive class.
+    "b": f"(?:(?<=(?-i:[{_WORD}]))(?!(?-i:[{_WORD}]))|(?<!(?-i:[{_WORD}]))(?=(?-i:[{_WORD}])))",
+    "B": f"(?:(?<=(?-i:[{_WORD}]))(?=(?-i:[{_WORD}]))|(?<!(?-i:[{_WORD}]))(?!(?-i:[{_WORD}])))",
 }
 
 
