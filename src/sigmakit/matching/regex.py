@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, Iterator
 
 import re2
 import regex as backtracking
@@ -107,16 +107,21 @@ def ascii_classes(pattern: str) -> str:
     brackets this reading would mistake for a class's end."""
     if "\\" not in pattern or "[:" in pattern:
         return pattern
-    out: list[str] = []
+    return "".join((_IN_CLASS if in_class else _OUTSIDE_CLASS).get(token[1:], token) if len(token) == 2 else token
+                   for token, in_class in _tokens(pattern))
+
+
+def _tokens(pattern: str) -> Iterator[tuple[str, bool]]:
+    """The tokens of *pattern* (an escape with its character, or one character), each
+    with whether it is inside a character class."""
     index, length, in_class = 0, len(pattern), False
     while index < length:
         char = pattern[index]
-        if char == "\\" and index + 1 < length:
-            pair = pattern[index:index + 2]
-            out.append((_IN_CLASS if in_class else _OUTSIDE_CLASS).get(pattern[index + 1], pair))
+        if char == "\\":
+            yield pattern[index:index + 2], in_class
             index += 2
             continue
-        out.append(char)
+        yield char, in_class
         index += 1
         if in_class:
             in_class = char != "]"
@@ -125,9 +130,8 @@ def ascii_classes(pattern: str) -> str:
             # A ']' right after '[' or '[^' is a literal member, not the end of the class.
             for opener in "^]":
                 if index < length and pattern[index] == opener:
-                    out.append(opener)
+                    yield opener, True
                     index += 1
-    return "".join(out)
 
 
 def escape(text: str) -> str:
@@ -137,28 +141,7 @@ def escape(text: str) -> str:
 
 def _has_dollar(pattern: str) -> bool:
     """Does *pattern* hold an unescaped ``$`` outside character classes?"""
-    index, length, in_class = 0, len(pattern), False
-    while index < length:
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            if char == "]":
-                in_class = False
-        elif char == "[":
-            in_class = True
-            index += 1
-            # A ']' right after '[' or '[^' is a literal member, not the end of the class.
-            if index < length and pattern[index] == "^":
-                index += 1
-            if index < length and pattern[index] == "]":
-                index += 1
-            continue
-        elif char == "$":
-            return True
-        index += 1
-    return False
+    return any(token == "$" and not in_class for token, in_class in _tokens(pattern))
 
 
 def _pcre_dollar_search(search: Callable[[str], Any], exact: Callable[[str], Any]) -> Callable[[str], Any]:
