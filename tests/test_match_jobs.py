@@ -208,3 +208,26 @@ def test_a_file_named_twice_is_read_and_counted_twice(tmp_path: Path, monkeypatc
     assert "140 event(s) from 2 file(s), 2 unreadable record(s) skipped" in one.stderr
     many = run(rules, "--events", events, "--events", events, "--jobs", "2")
     assert (many.exit_code, many.stdout, many.stderr) == (one.exit_code, one.stdout, one.stderr)
+
+
+def test_sources_are_sampled_across_a_split_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 4688 events, one CrowdStrike event, then Sysmon events far past the first events:
+    # sampled, their rules are compiled once before the processes fork.
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    monkeypatch.setattr(parallel, "SAMPLE_SPACING", 4096)
+    path = mixed_sources_file(tmp_path, 300)
+    (tmp_path / "sysmon").mkdir()
+    with path.open("ab") as out:
+        out.write(events_file(tmp_path / "sysmon", 300).read_bytes())
+    parts = parallel.plan_parts([path], 2)
+    # the lone CrowdStrike event (line 2) is for the probe of the first events to find
+    assert parallel.sample_sources(parts, "auto") == {"security_4688", "sysmon"}
+    assert parallel.sample_sources(parts, "sysmon") == {"sysmon"}
+    plan = parallel.PartsPlan([path], 2, "auto").plan()
+    assert (plan.parts, plan.sources) == (parts, {"security_4688", "sysmon"})
+    rules = tmp_path / "rules.yml"
+    rules.write_text(MIXED_RULES, encoding="utf-8")
+    one = run(rules, "--events", path)
+    many = run(rules, "--events", path, "--jobs", "2")
+    assert "source auto (crowdstrike 1, security_4688 299, sysmon 300)" in one.stderr
+    assert (many.exit_code, many.stdout, many.stderr) == (one.exit_code, one.stdout, one.stderr)

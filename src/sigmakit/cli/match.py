@@ -91,7 +91,7 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     if jobs > 1 and STDIN in event_paths:
         fail_usage("--jobs cannot split standard input (-); give files, or use --jobs 1")
     # The input's parts are planned (lines counted) while the rules load and compile.
-    plan = PartsPlan(event_paths, jobs) if jobs > 1 else None
+    plan = PartsPlan(event_paths, jobs, source) if jobs > 1 else None
     try:
         values = load_placeholders(placeholders) if placeholders else None
         rules = load_rules_or_exit(paths)
@@ -136,12 +136,17 @@ def _read(paths: Iterable[str], reader: EventReader) -> Iterator[list[Event]]:
 def _match_in_processes(event_paths: tuple[str, ...], plan: PartsPlan, jobs: int, matcher: SourceMatcher,
                         source: str, log: ReadLog, as_json: bool) -> int:
     """Match in *jobs* processes (sigmakit.verification.parallel); the number of hits."""
-    # Compile, before the processes fork, the rules for the sources the files start with.
+    # Compile, before the processes fork, the rules for the sources the files start with
+    # and those sampled across the files that are split (PartsPlan): a source met first
+    # in a part would be compiled in that process, and again here to merge its results.
     probe = EventReader(source, ReadLog())
     for path in find_event_files(event_paths):
         for event in itertools.islice(probe.read([path]), PROBE_EVENTS):
             matcher.state(event.source or GENERIC_SOURCE)
-    parts = plan.parts()
+    planned = plan.plan()
+    for sampled in sorted(planned.sources):
+        matcher.state(sampled)
+    parts = planned.parts
     sys.stdout.flush()
     counted = _CountingStream(sys.stdout.buffer)
     # The parts' hits are copied as bytes: strip terminal styling here, as click.echo

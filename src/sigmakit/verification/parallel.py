@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import gc
 import gzip
+import io
+import logging
 import multiprocessing
 import os
 import shutil
@@ -31,10 +33,12 @@ from pathlib import Path
 from typing import IO, Any, Callable, Final, Iterable, Iterator
 
 from sigmakit.errors import EventError
-from sigmakit.events import EventReader, ReadLog, find_event_files
+from sigmakit.events import AUTO, GENERIC_SOURCE, EventReader, ReadLog, find_event_files
 from sigmakit.events.reader import SPLITTABLE, sniff_format, _open
 from sigmakit.matching import CorrelationHit, Hit
 from sigmakit.verification.source_matching import SourceMatcher
+
+logger = logging.getLogger(__name__)
 
 # Files smaller than this are read whole by one process.
 SPLIT_BYTES: Final = 8 << 20
@@ -45,6 +49,10 @@ SPLIT_BYTES: Final = 8 << 20
 # (index.py: a few tenths of a second), which a small file does not pay back.
 PARTS_PER_JOB: Final = 2
 MIN_EXTRA_PART: Final = 256 << 20
+# Lines sampled per split file for the data sources it holds (one per SAMPLE_SPACING
+# bytes, at most SAMPLES_PER_FILE): see sample_sources.
+SAMPLE_SPACING: Final = 1 << 20
+SAMPLES_PER_FILE: Final = 256
 # Each part's input order starts this far after the previous part's (correlations order
 # equal times by input order).
 _ORDER_STRIDE: Final = 1 << 40
@@ -123,38 +131,78 @@ def _split(path: Path, size: int, parts: int) -> list[Part]:
     return [Part(path, bounds[k], bounds[k + 1], lines[k]) for k in range(len(starts))]
 
 
-class PartsPlan:
-    """plan_parts() worked out in a forked process while the caller goes on (compiling
-    the rules: counting the lines of a large file before a part's start takes a while,
-    and two processes may as well do both at once). ``parts()`` waits for the parts; if
-    planning failed there, it plans again here, so that the error is raised as
-    plan_parts raises it."""
+def sample_sources(parts: Iterable[Part], source: str) -> set[str]:
+    """The data sources of lines sampled across the files that *parts* split (read as
+    EventReader(*source*) reads them): one line after every SAMPLE_SPACING bytes, at most
+    SAMPLES_PER_FILE per file. A file of concatenated logs holds several sources in runs
+    that its parts' first events do not show; rules compiled for them before the
+    processes fork are compiled once, not once per process and again in the parent."""
+    found: set[str] = set()
+    reader = EventReader(source, ReadLog())
+    for path in dict.fromkeys(part.path for part in parts if part.end is not None):
+        size = path.stat().st_size
+        spacing = max(SAMPLE_SPACING, size // SAMPLES_PER_FILE)
+        with open(path, "rb") as stream:
+            for offset in range(0, size, spacing):
+                stream.seek(offset)
+                if offset:
+                    stream.readline()  # the rest of the line the offset falls in
+                line = stream.readline()
+                for event in reader.read_stream(io.BytesIO(line), str(path)):
+                    found.add(event.source or GENERIC_SOURCE)
+    return found
 
-    def __init__(self, paths: Iterable[str | Path], jobs: int) -> None:
+
+@dataclass(frozen=True)
+class Plan:
+    """The parts to match, and the sources sampled in them (sample_sources)."""
+
+    parts: list[Part]
+    sources: set[str]
+
+
+class PartsPlan:
+    """plan_parts() and sample_sources() worked out in a forked process while the caller
+    goes on (compiling the rules: counting the lines of a large file before a part's
+    start takes a while, and two processes may as well do both at once). ``plan()``
+    waits for them; if planning failed there, it plans again here, so that the error is
+    raised as plan_parts raises it (sampling finds what it can: its failure is no error)."""
+
+    def __init__(self, paths: Iterable[str | Path], jobs: int, source: str = AUTO) -> None:
         self.paths, self.jobs = list(paths), jobs
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_plan_into, args=(send, self.paths, jobs), daemon=True)
+        self._process = context.Process(target=_plan_into, args=(send, self.paths, jobs, source), daemon=True)
         self._process.start()
         send.close()
 
-    def parts(self) -> list[Part]:
+    def plan(self) -> Plan:
         try:
-            planned: list[Part] | None = self._receive.recv()
+            planned: Plan | None = self._receive.recv()
         except EOFError:  # the process died
             planned = None
         finally:
             self._receive.close()
             self._process.join()
-        return planned if planned is not None else plan_parts(self.paths, self.jobs)
+        return planned if planned is not None else Plan(plan_parts(self.paths, self.jobs), set())
+
+    def parts(self) -> list[Part]:
+        return self.plan().parts
 
 
-def _plan_into(send: Any, paths: list[str | Path], jobs: int) -> None:
+def _plan_into(send: Any, paths: list[str | Path], jobs: int, source: str) -> None:
     try:
-        planned: list[Part] | None = plan_parts(paths, jobs)
+        parts = plan_parts(paths, jobs)
     except BaseException:  # planned again by the parent, which raises it (see PartsPlan)
-        planned = None
-    send.send(planned)
+        send.send(None)
+        send.close()
+        return
+    try:
+        sources = sample_sources(parts, source)
+    except Exception:  # noqa: BLE001 - a sample is a hint; the parts still hold every source
+        logger.debug("sampling the sources of %s failed", paths, exc_info=True)
+        sources = set()
+    send.send(Plan(parts, sources))
     send.close()
 
 
