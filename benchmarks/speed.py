@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speed and scale of ``sigmakit match`` and ``sigmakit convert`` against the floor (issue 8).
+"""Speed and scale of ``sigmakit match`` and ``sigmakit convert`` against the floor.
 
 Run from the project folder (about 15 minutes on a 2-core machine; 1.5 GB free in --work)::
 
@@ -48,7 +48,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT.parent / "shared"
+# The shared material (event generator, SigmaHQ corpus): ../shared, or $SIGMAKIT_SHARED.
+SHARED = Path(os.environ.get("SIGMAKIT_SHARED") or PROJECT.parent / "shared")
 CORPUS = SHARED / "corpus" / "sigmahq"
 GENERATOR = SHARED / "tools" / "gen_sysmon_events.py"
 DISKSHADOW = PROJECT / "sigma_rules" / "windows_diskshadow_proxy_execution.yml"
@@ -157,8 +158,9 @@ def measure_matching(path: Path, size: int, repeat: int, rules: list[str], rows:
                      "cpu_events_per_s": events / run.cpu if run.cpu else None, "wall": run.wall, "cpu": run.cpu,
                      "peak_mb": run.peak_mb, "load": run.load,
                      "ratio": (events / run.wall) / (size / floor.wall) if floor else None, "note": note})
+        peak = f"{run.peak_mb:.0f} MiB" if run.peak_mb else "peak memory not measured (in-process)"
         print(f"  {label}: {events / run.wall:,.0f} events/s, {run.wall:.2f}s wall, {run.cpu:.2f}s CPU, "
-              f"{run.peak_mb:.0f} MiB, load {run.load:.2f}", flush=True)
+              f"{peak}, load {run.load:.2f}", flush=True)
         return run
 
     floor = row("floor: read + orjson.loads per line", [child([sys.executable, "-c", FLOOR, str(path)])
@@ -248,14 +250,17 @@ def write_docs(text: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/sigmakit-bench"))
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/sigmakit-bench"),
+                        help="folder for the generated event files, outside the repository (default: %(default)s)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="numbers of synthetic events to measure (default: 100000 1000000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement, the best kept (default: 3)")
     parser.add_argument("--write-docs", action="store_true", help="put the table into docs/performance.md")
     parser.add_argument("--no-compare", action="store_true", help="skip the unindexed comparison")
     args = parser.parse_args()
     if not GENERATOR.exists() or not CORPUS.is_dir():
-        print(f"shared material missing: {GENERATOR} or {CORPUS}", file=sys.stderr)
+        print(f"shared material missing: {GENERATOR} or {CORPUS} (set SIGMAKIT_SHARED to the shared folder)",
+              file=sys.stderr)
         return 2
     args.work.mkdir(parents=True, exist_ok=True)
     rules = process_creation_rules()

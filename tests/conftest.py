@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from sigmakit.rules import load_rule_text
 PROJECT = Path(__file__).resolve().parents[1]
 RULES = PROJECT / "sigma_rules"
 DISKSHADOW = RULES / "windows_diskshadow_proxy_execution.yml"
-SHARED = PROJECT.parent / "shared"
+# The shared material: ../shared beside the project, or wherever $SIGMAKIT_SHARED says.
+SHARED = Path(os.environ.get("SIGMAKIT_SHARED") or PROJECT.parent / "shared")
 
 _converters: dict[str, Converter] = {}
 
@@ -22,7 +24,8 @@ def shared_path(*parts: str) -> Path:
     """A path under ../shared, or skip the test saying what is missing."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared material not available: {path} (tests read it from ../shared when present)")
+        pytest.skip(f"shared material not available: {path} (tests read it from ../shared, or from "
+                    f"$SIGMAKIT_SHARED, when present)")
     return path
 
 
