@@ -133,6 +133,17 @@ def test_policy_refuses_when_required_under_and(target: str, field: str, source:
     assert result.error == f"the rule cannot match in {source}: {field} is not a field of {source}"
 
 
+def test_a_refusal_names_three_reasons_and_counts_the_rest() -> None:
+    values = "".join(f"\n      - 'IMPHASH={n}A{n}'" for n in range(5))
+    result = convert_text(process_rule(f"sel:\n    Hashes|contains:{values}\ncondition: sel"), "crowdstrike")
+    assert result.status is Status.REFUSED
+    source = "CrowdStrike FDR ProcessRollup2 events"
+    reason = "Hashes value '*IMPHASH={0}A{0}*' cannot be expressed with the fields of " + source + \
+        " (MD5HashData, SHA1HashData, SHA256HashData)"
+    assert result.error == (f"the rule cannot match in {source}: "
+                            + "; ".join(reason.format(n) for n in range(3)) + "; and 2 more")
+
+
 def test_policy_drops_a_whole_selection_inside_or_and_rewrites_the_condition() -> None:
     detection = (
         "sel_a:\n    Description: foo\nsel_b:\n    Image|endswith: '\\x.exe'\n"

@@ -49,6 +49,8 @@ class _False:
 
 
 FALSE: Final = _False()
+# Reasons a refusal names before it says how many more there are.
+REASONS_SHOWN: Final = 3
 
 
 def _markers(detection: SigmaDetection) -> list[UnavailableDetectionItem]:
@@ -174,9 +176,11 @@ def _rewrite_conditions(
     live = [(c, text) for c, text in rewritten if text is not FALSE]
     if not live:
         reasons = sorted({item.reason for name in false_ids for item in marked.get(name, [])})
-        raise RefusedError(
-            f"the rule cannot match in {source}: {'; '.join(reasons)}", rule_id=rule_id
-        )
+        # A rule listing sixty hashes would otherwise give a line of sixty reasons.
+        shown = "; ".join(reasons[:REASONS_SHOWN])
+        if len(reasons) > REASONS_SHOWN:
+            shown += f"; and {len(reasons) - REASONS_SHOWN} more"
+        raise RefusedError(f"the rule cannot match in {source}: {shown}", rule_id=rule_id)
     for name in false_ids:
         del rule.detection.detections[name]
     rule.detection.parsed_condition = [dataclasses.replace(c, condition=str(text)) for c, text in live]
