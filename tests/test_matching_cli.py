@@ -232,3 +232,54 @@ def test_hits_print_on_a_standard_output_that_is_not_utf_8(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     hit = json.loads(result.stdout.decode("utf-8"))
     assert (hit["rule_title"], hit["event"]["User"]) == ("Évil 😀 image", "Jürgen")
+
+
+SUMMARY_RULES = """
+title: Any whoami
+id: 00000000-0000-0000-0000-0000000000c1
+name: any_whoami
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    CommandLine|contains: whoami
+  condition: sel
+---
+title: Whoami per computer
+id: 00000000-0000-0000-0000-0000000000c2
+correlation:
+  type: event_count
+  rules: [any_whoami]
+  group-by: [Computer]
+  timespan: 1h
+  condition: {gte: 1}
+"""
+
+
+def three_sources(tmp_path: Path) -> Path:
+    """Three 4688 events, a CrowdStrike one (which has no 'Computer' to group by), two Sysmon."""
+    lines: list[dict[str, Any]] = [
+        {"Channel": "Security", "EventID": 4688, "EventRecordID": n, "Computer": "ws",
+         "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": f"whoami /{n}",
+         "TimeCreated_SystemTime": "2024-06-03T08:00:00.000Z"} for n in (1, 2, 3)]
+    lines.append({"event_simpleName": "ProcessRollup2", "event_platform": "Win", "aid": "a1", "CommandLine": "whoami",
+                  "ImageFileName": "\\Device\\HarddiskVolume2\\Windows\\System32\\whoami.exe",
+                  "timestamp": "1717401600000"})
+    lines += [{"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "EventRecordID": n, "Computer": "ws",
+               "Image": "C:\\cmd.exe", "CommandLine": "whoami /all", "UtcTime": "2024-06-03 08:00:00.000"}
+              for n in (1, 2)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_the_summary_adds_up_every_source_and_says_where_a_rule_is_reported_alone(tmp_path: Path) -> None:
+    rules = write(tmp_path, "rules.yml", SUMMARY_RULES)
+    events = three_sources(tmp_path)
+    result = CliRunner().invoke(cli, ["match", str(rules), "--events", str(events), "--time-field", "nosuch"])
+    assert result.exit_code == 1  # the correlation cannot be compiled for CrowdStrike events
+    assert result.stdout == f"{events}:4: Any whoami (00000000-0000-0000-0000-0000000000c1) [sel]\n"
+    lines = result.stderr.splitlines()
+    assert (f"      6 hit(s)  Any whoami  [{rules}] (crowdstrike 1, security_4688 3, sysmon 2) "
+            "(feeds a correlation; reported alone for crowdstrike)") in lines
+    assert ("      0 hit(s)  Whoami per computer  [correlation: event_count] (security_4688 0, sysmon 0) "
+            "(5 rule hit(s) without a time or group-by value left out)") in lines

@@ -262,19 +262,27 @@ def _report(rules: RuleSet, matcher: SourceMatcher, log: ReadLog, source: str) -
 def _summary(matcher: SourceMatcher) -> None:
     """One line per rule (hits over every source, per source when several) and skips."""
     by_rule: dict[tuple[str, str], Counter[str]] = {}
-    notes: dict[tuple[str, str], str] = {}
+    reported_alone: dict[tuple[str, str], dict[str, bool]] = {}  # per source, for rules feeding correlations
+    dropped: Counter[tuple[str, str]] = Counter()  # rule hits a correlation left out, over every source
     for name, state in matcher.states.items():
         for rule, count in zip(state.matcher.rules, state.session.hits):
             key = (rule.title, str(rule.path))
             by_rule.setdefault(key, Counter())[name] += count
-            if not rule.reports:
-                notes[key] = " (feeds a correlation; not reported alone)"
+            reported_alone.setdefault(key, {})[name] = rule.reports
         session = state.session
-        for correlation, count, dropped in zip(state.matcher.correlations, session.correlation_hits, session.dropped):
+        for correlation, count, left_out in zip(state.matcher.correlations, session.correlation_hits, session.dropped):
             key = (correlation.title, f"correlation: {correlation.kind.name.lower()}")
             by_rule.setdefault(key, Counter())[name] += count
-            if dropped:
-                notes[key] = f" ({dropped} rule hit(s) without a time or group-by value left out)"
+            dropped[key] += left_out
+    notes: dict[tuple[str, str], str] = {}
+    for key, reports in reported_alone.items():
+        alone = [name for name, reported in reports.items() if reported]
+        if len(alone) < len(reports):  # it feeds a correlation for some source
+            notes[key] = (" (feeds a correlation; not reported alone)" if not alone else
+                          f" (feeds a correlation; reported alone for {', '.join(alone)})")
+    for key, count in dropped.items():
+        if count:
+            notes[key] = f" ({count} rule hit(s) without a time or group-by value left out)"
     for (title, where), counts in by_rule.items():
         split = f" ({', '.join(f'{s} {n}' for s, n in sorted(counts.items()))})" if len(counts) > 1 else ""
         info(f"{sum(counts.values()):>7} hit(s)  {title}  [{where}]{split}{notes.get((title, where), '')}")
