@@ -146,6 +146,15 @@ def test_files_that_are_not_event_files(tmp_path: Path, content: bytes) -> None:
     assert run("-e", str(path), "--strict").exit_code == 1
 
 
+@pytest.mark.parametrize("name, content", [("empty.jsonl", b""), ("blank.xml", b"\n  \r\n"),
+                                           ("bom.json", b"\xef\xbb\xbf\n")])
+def test_an_empty_log_holds_no_events_and_nothing_unreadable(tmp_path: Path, name: str, content: bytes) -> None:
+    path = write(tmp_path, name, content)
+    result = run("-e", str(path), "--strict")
+    assert result.exit_code == 0
+    assert "0 event(s) from 1 file(s), 0 unreadable record(s) skipped" in result.stderr
+
+
 class ReadingStuck(BaseException):
     """Raised by the alarm; a BaseException, so no reader's error handling can swallow it."""
 

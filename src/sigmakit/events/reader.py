@@ -120,6 +120,13 @@ def _first_line(stream: BinaryIO) -> bytes:
     return b""
 
 
+def _blank(stream: BinaryIO) -> bool:
+    """Is the opened file empty, or only white space (and a byte-order mark)? Rewound."""
+    head = stream.read(_SNIFF_BYTES)
+    stream.seek(0)
+    return len(head) < _SNIFF_BYTES and not head.lstrip(b"\xef\xbb\xbf").strip()
+
+
 def sniff_format(stream: BinaryIO) -> Format | None:
     """The format of an opened event file (read from its start; the stream is rewound)."""
     head = stream.read(_SNIFF_BYTES)
@@ -269,6 +276,8 @@ class EventReader:
     def _stream_batches(self, stream: BinaryIO, path: Path | None, file: str, size: int) -> Iterator[list[Event]]:
         kind = sniff_format(stream)
         logger.debug("%s: %s", file, kind.value if kind else "unknown format")
+        if kind is None and _blank(stream) and not (path is not None and path.suffix.lower() == ".evtx"):
+            return  # an empty log (a rotated file, say) holds no events; an empty .evtx is broken
         if kind is Format.JSON_LINES and self.source != CIM:
             yield from self._json_line_batches(stream, file, size)
             return
