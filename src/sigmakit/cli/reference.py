@@ -8,7 +8,9 @@ from sigmakit.cli.main import cli
 
 
 def _help(command: click.Command, name: str) -> str:
-    context = click.Context(command, info_name=name, terminal_width=100, max_content_width=100)
+    # The group's settings (its -h alias), which a real run passes down to each command.
+    context = click.Context(command, info_name=name, terminal_width=100, max_content_width=100,
+                            **cli.context_settings)
     return command.get_help(context)
 
 
@@ -18,7 +20,7 @@ def render_cli_reference() -> str:
         "# Command-line reference",
         "",
         "Generated from the commands themselves (`python scripts/generate_docs.py`); every",
-        "command also answers `--help`. Exit status everywhere: 0 on success, 1 when rules or",
+        "command also answers `-h`. Exit status everywhere: 0 on success, 1 when rules or",
         "tests fail, 2 on usage errors.",
         "",
         "## sigmakit",
