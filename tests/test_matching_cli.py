@@ -283,3 +283,12 @@ def test_the_summary_adds_up_every_source_and_says_where_a_rule_is_reported_alon
             "(feeds a correlation; reported alone for crowdstrike)") in lines
     assert ("      0 hit(s)  Whoami per computer  [correlation: event_count] (security_4688 0, sysmon 0) "
             "(5 rule hit(s) without a time or group-by value left out)") in lines
+
+
+def test_a_pipe_given_as_an_event_file_is_a_usage_error(tmp_path: Path) -> None:
+    pipe = tmp_path / "events.pipe"
+    os.mkfifo(pipe)
+    result = CliRunner().invoke(cli, ["match", str(DISKSHADOW), "--events", str(pipe)])
+    assert result.exit_code == 2
+    assert f"not a file or folder: {pipe} (give standard input as -)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -90,6 +90,10 @@ def match(paths: tuple[Path, ...], event_paths: tuple[str, ...], source: str, as
     """
     if jobs > 1 and STDIN in event_paths:
         fail_usage("--jobs cannot split standard input (-); give files, or use --jobs 1")
+    try:  # a pipe or a device is refused before any work (find_event_files)
+        find_event_files([path for path in event_paths if path != STDIN])
+    except UsageError as error:
+        fail_usage(str(error))
     # The input's parts are planned (lines counted) while the rules load and compile.
     plan = PartsPlan(event_paths, jobs, source) if jobs > 1 else None
     try:

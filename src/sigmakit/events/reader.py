@@ -98,6 +98,8 @@ def find_event_files(paths: Iterable[str | Path]) -> list[Path]:
             ))
         elif path.is_file():
             found.append(path)
+        elif path.exists():  # a pipe or a device: read more than once, it would lose events
+            raise UsageError(f"not a file or folder: {path} (give standard input as -)")
         else:
             raise UsageError(f"no such file or folder: {path}")
     return found
