@@ -73,3 +73,10 @@ def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
     path.write_text(BASE + "# " + "x" * (10 * 1024 * 1024) + "\n")
     rules = load_rules([path])
     assert str(rules.errors[0]) == f"{path}:1: rule file is 10.0 MiB; sigmakit refuses rule files over 1 MiB (Sigma rules are a few kilobytes)"
+
+
+def test_bytes_that_are_not_utf8_are_placed_on_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yml"
+    path.write_bytes(b"title: T\nlogsource: {product: windows}\ndescription: caf\xe9\n")
+    rules = load_rules([path])
+    assert str(rules.errors[0]) == f"{path}:3: not UTF-8 text (invalid continuation byte at byte 55)"

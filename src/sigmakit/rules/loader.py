@@ -314,8 +314,9 @@ def load_rule_file(path: str | Path) -> RuleSet:
             return RuleSet(errors=[_too_large(rule_path, size)])
         text = rule_path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
+        line = error.object[:error.start].count(b"\n") + 1
         return RuleSet(errors=[RuleError(f"not UTF-8 text ({error.reason} at byte {error.start})",
-                                         location=Location.of(rule_path))])
+                                         location=Location.of(rule_path, line))])
     except OSError as error:
         return RuleSet(errors=[RuleError(f"cannot read: {error.strerror}", location=Location.of(rule_path))])
     return load_rule_text(text, rule_path)
