@@ -80,3 +80,21 @@ def test_bytes_that_are_not_utf8_are_placed_on_their_line(tmp_path: Path) -> Non
     path.write_bytes(b"title: T\nlogsource: {product: windows}\ndescription: caf\xe9\n")
     rules = load_rules([path])
     assert str(rules.errors[0]) == f"{path}:3: not UTF-8 text (invalid continuation byte at byte 55)"
+
+
+@pytest.mark.parametrize("condition", ["selection and notepad", "selection and not notepad", "(notepad)"])
+def test_a_selection_name_pysigma_reads_as_not_is_refused_at_the_condition(tmp_path: Path, condition: str) -> None:
+    path = tmp_path / "rule.yml"
+    path.write_text("title: T\nlogsource: {product: windows}\ndetection:\n  selection:\n    Image: a\n"
+                    f"  notepad:\n    Image: b\n  epad:\n    Image: c\n  condition: {condition}\n")
+    rules = load_rules([path])
+    assert [str(error) for error in rules.errors] == [
+        f"{path}:10: selection 'notepad' starts with 'not', which pySigma's condition parser reads as 'not epad'; "
+        "rename the selection"]
+
+
+def test_a_selection_name_starting_with_not_is_fine_after_of(tmp_path: Path) -> None:
+    path = tmp_path / "rule.yml"
+    path.write_text("title: T\nlogsource: {product: windows}\ndetection:\n  selection:\n    Image: a\n"
+                    "  notepad:\n    Image: b\n  condition: selection and 1 of notepad*\n")
+    assert not load_rules([path]).errors

@@ -130,6 +130,8 @@ class LoadedRule:
         """Parse the rule and its conditions (pySigma parses conditions only when converting)."""
         parsed = self.parse()
         if isinstance(parsed, SigmaRule):
+            for condition in parsed.detection.parsed_condition:
+                self._refuse_names_read_as_not(condition.condition, parsed.detection.detections)
             try:
                 for condition in parsed.detection.parsed_condition:
                     condition.parse()
@@ -139,6 +141,19 @@ class LoadedRule:
                 raise RuleError("the condition is nested too deeply to parse",
                                 location=self.locate("'condition'"), rule_id=self.id) from None
         self._validated = parsed
+
+    def _refuse_names_read_as_not(self, condition: str, names: Iterable[str]) -> None:
+        """pySigma's condition grammar takes a leading 'not' of an identifier for the
+        operator: 'sel and notepad' is read as 'sel and not epad', an error at best and,
+        with a selection named 'epad', silently the opposite test."""
+        for name in names:
+            if len(name) > 3 and name.startswith("not") and re.search(
+                    rf"(?<!\bof )(?<![\w*-]){re.escape(name)}(?![\w*-])", condition):
+                line = self.positions.find_key(lambda path: path[-1:] == ("condition",)
+                                               or path[-2:-1] == ("condition",))
+                raise RuleError(f"selection {name!r} starts with 'not', which pySigma's condition parser reads as "
+                                f"'not {name[3:]}'; rename the selection", location=Location.of(self.path, line),
+                                rule_id=self.id)
 
     def error_from_pysigma(self, error: SigmaError) -> RuleError:
         """Turn a pySigma error (which has no line) into a RuleError with the best line known."""
