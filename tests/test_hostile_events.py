@@ -147,7 +147,7 @@ def test_files_that_are_not_event_files(tmp_path: Path, content: bytes) -> None:
 
 
 @pytest.mark.parametrize("name, content", [("empty.jsonl", b""), ("blank.xml", b"\n  \r\n"),
-                                           ("bom.json", b"\xef\xbb\xbf\n")])
+                                           ("bom.json", b"\xef\xbb\xbf\n"), ("long.log", b"\n" * 200_000)])
 def test_an_empty_log_holds_no_events_and_nothing_unreadable(tmp_path: Path, name: str, content: bytes) -> None:
     path = write(tmp_path, name, content)
     result = run("-e", str(path), "--strict")

@@ -96,5 +96,5 @@ def test_a_selection_name_pysigma_reads_as_not_is_refused_at_the_condition(tmp_p
 def test_a_selection_name_starting_with_not_is_fine_after_of(tmp_path: Path) -> None:
     path = tmp_path / "rule.yml"
     path.write_text("title: T\nlogsource: {product: windows}\ndetection:\n  selection:\n    Image: a\n"
-                    "  notepad:\n    Image: b\n  condition: selection and 1 of notepad*\n")
+                    "  notepad:\n    Image: b\n  condition: selection and 1 of  notepad or 1 of notepad*\n")
     assert not load_rules([path]).errors

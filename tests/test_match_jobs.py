@@ -231,3 +231,23 @@ def test_sources_are_sampled_across_a_split_file(tmp_path: Path, monkeypatch: py
     many = run(rules, "--events", path, "--jobs", "2")
     assert "source auto (crowdstrike 1, security_4688 299, sysmon 300)" in one.stderr
     assert (many.exit_code, many.stdout, many.stderr) == (one.exit_code, one.stdout, one.stderr)
+
+
+def test_a_sampled_line_counts_only_if_the_file_would_read_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A '[...]' line in JSON Lines is an unreadable record, though alone it is a JSON
+    # array holding a CrowdStrike event: no source, no rule errors, that one process lacks.
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    monkeypatch.setattr(parallel, "SAMPLE_SPACING", 1)  # then SAMPLES_PER_FILE sets it: every line
+    path = mixed_sources_file(tmp_path, 40)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    crowdstrike = lines.pop(1)
+    lines.insert(20, f"[{crowdstrike}]")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parts = parallel.plan_parts([path], 2)
+    assert parallel.sample_sources(parts, "auto") == {"security_4688"}
+    rules = tmp_path / "rules.yml"
+    rules.write_text(MIXED_RULES, encoding="utf-8")
+    one = run(rules, "--events", path)
+    assert "crowdstrike" not in one.stderr and "1 unreadable record(s) skipped" in one.stderr
+    many = run(rules, "--events", path, "--jobs", "2")
+    assert (many.exit_code, many.stdout, many.stderr) == (one.exit_code, one.stdout, one.stderr)

@@ -41,6 +41,13 @@ def test_escaped_backslashes_posix_classes_and_class_edges_are_kept() -> None:
     assert ascii_classes(r"[^]\s]") == "[^]\\t\\n\\f\\r ]"
     assert ascii_classes(r"[\W]") == r"[\W]"
     assert ascii_classes(r"[[:alpha:]]\d") == r"[[:alpha:]]\d"
+    # a '-' after a class spelt out inside a class stays a character, not a range
+    assert ascii_classes(r"[\s-x]") == "[\\t\\n\\f\\r \\-x]"
+    assert regex.search(ascii_classes(r"^[\w-.]+$"), "a-.") is not None
+    assert regex.search(ascii_classes(r"^[\s-x]+$"), "ABC") is None
+    # comments, where a '[' opens no class, are left as they are
+    for pattern in [r"(?<=a)(?#[)\w", "(?x)a # one [digit\n\\w"]:
+        assert ascii_classes(pattern) == pattern
 
 
 def _lines(detection: str, values: list[str]) -> list[int]:

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 EVENT_FILE_SUFFIXES: Final = (".xml", ".evtx", ".json", ".jsonl", ".ndjson", ".log", ".gz")
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _SNIFF_BYTES: Final = 4096
+_BLANK_CHUNK: Final = 1 << 20
 SPOOL_BYTES: Final = 16 << 20
 NOT_CIM: Final = "not a process-creation event of sysmon, security_4688 or crowdstrike (no CIM record)"
 _CONTAINERS: Final = frozenset({dict, list})
@@ -124,9 +125,13 @@ def _first_line(stream: BinaryIO) -> bytes:
 
 def _blank(stream: BinaryIO) -> bool:
     """Is the opened file empty, or only white space (and a byte-order mark)? Rewound."""
-    head = stream.read(_SNIFF_BYTES)
+    blank = True
+    chunk = stream.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf")
+    while chunk and blank:
+        blank = not chunk.strip()
+        chunk = stream.read(_BLANK_CHUNK)
     stream.seek(0)
-    return len(head) < _SNIFF_BYTES and not head.lstrip(b"\xef\xbb\xbf").strip()
+    return blank
 
 
 def sniff_format(stream: BinaryIO) -> Format | None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Final, Iterator
 
@@ -90,6 +91,8 @@ class CompiledRegex:
 _WORD: Final = "0-9A-Za-z_"
 _SPACE: Final = "\\t\\n\\f\\r "
 _IN_CLASS: Final = {"d": "0-9", "w": _WORD, "s": _SPACE}
+# An inline flag group that may turn on verbose mode, where '#' starts a comment.
+_VERBOSE: Final = re.compile(r"\(\?[a-zA-Z-]*x")
 _OUTSIDE_CLASS: Final = {
     "d": "[0-9]", "D": "[^0-9]", "w": f"[{_WORD}]", "W": f"[^{_WORD}]", "s": f"[{_SPACE}]", "S": f"[^{_SPACE}]",
     # RE2's word boundary ignores case-insensitivity (``ſ`` and the Kelvin sign, which
@@ -103,12 +106,19 @@ def ascii_classes(pattern: str) -> str:
     """*pattern* with ``\\d \\w \\s \\b`` and their negations as the ASCII classes RE2 and
     PCRE mean by them, for the regex package, whose own are Unicode. Inside a character
     class only the positive ones can be spelt out; ``\\D \\W \\S`` stay there as they are
-    (Unicode), as does everything in a pattern with a POSIX class (``[:``), whose
-    brackets this reading would mistake for a class's end."""
-    if "\\" not in pattern or "[:" in pattern:
+    (Unicode), as does everything in a pattern with a POSIX class (``[:``) or comments
+    (``(?#...)``, verbose mode), whose brackets this reading would mistake for a class."""
+    if "\\" not in pattern or "[:" in pattern or "(?#" in pattern or _VERBOSE.search(pattern):
         return pattern
-    return "".join((_IN_CLASS if in_class else _OUTSIDE_CLASS).get(token[1:], token) if len(token) == 2 else token
-                   for token, in_class in _tokens(pattern))
+    out: list[str] = []
+    after_class = False  # the token before was a class spelt out inside a class
+    for token, in_class in _tokens(pattern):
+        spelt = (_IN_CLASS if in_class else _OUTSIDE_CLASS).get(token[1]) if len(token) == 2 else None
+        if spelt is None and token == "-" and after_class:
+            spelt = "\\-"  # '-' after a class ([\\s-x]) is a character, not a range: so it stays
+        out.append(token if spelt is None else spelt)
+        after_class = in_class and len(token) == 2 and token[1] in _IN_CLASS
+    return "".join(out)
 
 
 def _tokens(pattern: str) -> Iterator[tuple[str, bool]]:

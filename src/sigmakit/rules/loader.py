@@ -146,9 +146,10 @@ class LoadedRule:
         """pySigma's condition grammar takes a leading 'not' of an identifier for the
         operator: 'sel and notepad' is read as 'sel and not epad', an error at best and,
         with a selection named 'epad', silently the opposite test."""
+        tokens = re.findall(r"[\w*-]+", condition)
+        operands = {token for before, token in zip(["", *tokens], tokens) if before != "of"}
         for name in names:
-            if len(name) > 3 and name.startswith("not") and re.search(
-                    rf"(?<!\bof )(?<![\w*-]){re.escape(name)}(?![\w*-])", condition):
+            if len(name) > 3 and name.startswith("not") and name in operands:
                 line = self.positions.find_key(lambda path: path[-1:] == ("condition",)
                                                or path[-2:-1] == ("condition",))
                 raise RuleError(f"selection {name!r} starts with 'not', which pySigma's condition parser reads as "

@@ -143,13 +143,16 @@ def sample_sources(parts: Iterable[Part], source: str) -> set[str]:
         size = path.stat().st_size
         spacing = max(SAMPLE_SPACING, size // SAMPLES_PER_FILE)
         with open(path, "rb") as stream:
+            kind = sniff_format(stream)
             for offset in range(0, size, spacing):
                 stream.seek(offset)
                 if offset:
                     stream.readline()  # the rest of the line the offset falls in
-                line = stream.readline()
-                for event in reader.read_stream(io.BytesIO(line), str(path)):
-                    found.add(event.source or GENERIC_SOURCE)
+                line = io.BytesIO(stream.readline())
+                # A line read alone is read in the file's format only if it has that format
+                # on its own: a '[...]' line of a JSON Lines file is an unreadable record there.
+                if sniff_format(line) is kind:
+                    found.update(event.source or GENERIC_SOURCE for event in reader.read_stream(line, str(path)))
     return found
 
 
