@@ -72,3 +72,34 @@ SYSMON_DATA = {
     "ParentImage": "C:\\Windows\\System32\\cmd.exe",
     "ParentCommandLine": "cmd.exe",
 }
+
+
+# -- flat JSON Lines objects of the three sources, and a rule that all of them can hit -----------
+WHOAMI_FEEDING_RULE = """
+title: Any whoami
+id: 00000000-0000-0000-0000-0000000000c1
+name: any_whoami
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    CommandLine|contains: whoami
+  condition: sel
+"""
+
+
+def security_4688_json(record_id: int, command: str) -> dict[str, object]:
+    return {"Channel": "Security", "EventID": 4688, "EventRecordID": record_id, "Computer": "ws",
+            "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": command,
+            "TimeCreated_SystemTime": "2024-06-03T08:00:00.000Z"}
+
+
+def crowdstrike_json(command: str) -> dict[str, object]:
+    """A ProcessRollup2 event: it has no Computer field."""
+    return {"event_simpleName": "ProcessRollup2", "event_platform": "Win", "aid": "a1", "CommandLine": command,
+            "ImageFileName": "\\Device\\HarddiskVolume2\\Windows\\System32\\whoami.exe",
+            "timestamp": "1717401600000"}
+
+
+def sysmon_json(record_id: int, command: str) -> dict[str, object]:
+    return {"EventID": 1, "Channel": SYSMON_CHANNEL, "EventRecordID": record_id, "Computer": "ws",
+            "Image": "C:\\cmd.exe", "CommandLine": command, "UtcTime": "2024-06-03 08:00:00.000"}

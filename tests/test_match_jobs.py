@@ -11,6 +11,8 @@ from click.testing import CliRunner, Result
 from sigmakit.cli.main import cli
 from sigmakit.verification import parallel
 
+from events_helpers import WHOAMI_FEEDING_RULE, crowdstrike_json, security_4688_json
+
 RULES = """
 title: Whoami
 id: 00000000-0000-0000-0000-0000000000a1
@@ -132,16 +134,7 @@ def test_a_large_file_gets_up_to_two_parts_per_process(tmp_path: Path, monkeypat
     assert run(rules, "--events", events, "--json", "--jobs", "2").stdout == one.stdout
 
 
-MIXED_RULES = """
-title: Any whoami
-id: 00000000-0000-0000-0000-0000000000b1
-name: any_whoami
-logsource: {category: process_creation, product: windows}
-detection:
-  sel:
-    CommandLine|contains: whoami
-  condition: sel
----
+MIXED_RULES = WHOAMI_FEEDING_RULE.replace("0000000000c1", "0000000000b1") + """---
 title: Whoami seen
 id: 00000000-0000-0000-0000-0000000000b2
 correlation:
@@ -163,18 +156,10 @@ detection:
 
 def mixed_sources_file(tmp_path: Path, count: int) -> Path:
     """A Security 4688 event, then a CrowdStrike one, then only 4688 events."""
-    def security(n: int) -> dict[str, object]:
-        return {"Channel": "Security", "EventID": 4688, "EventRecordID": n, "Computer": "ws",
-                "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": f"whoami /{n}",
-                "TimeCreated_SystemTime": "2024-06-03T08:00:00.000Z"}
-    crowdstrike = {"event_simpleName": "ProcessRollup2", "event_platform": "Win", "aid": "a1",
-                   "ImageFileName": "\\Device\\HarddiskVolume2\\Windows\\System32\\whoami.exe",
-                   "CommandLine": "whoami", "timestamp": "1717401600000"}
+    events = [security_4688_json(1, "whoami /1"), crowdstrike_json("whoami"),
+              *(security_4688_json(n, f"whoami /{n}") for n in range(3, count + 1))]
     path = tmp_path / "mixed.jsonl"
-    with path.open("w", encoding="utf-8") as out:
-        out.write(json.dumps(security(1)) + "\n" + json.dumps(crowdstrike) + "\n")
-        for n in range(3, count + 1):
-            out.write(json.dumps(security(n)) + "\n")
+    path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
     return path
 
 

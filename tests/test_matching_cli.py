@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from sigmakit.cli.main import cli
 
 from conftest import DISKSHADOW
+from events_helpers import WHOAMI_FEEDING_RULE, crowdstrike_json, security_4688_json, sysmon_json
 
 RULE = """
 title: Whoami
@@ -234,16 +235,7 @@ def test_hits_print_on_a_standard_output_that_is_not_utf_8(tmp_path: Path) -> No
     assert (hit["rule_title"], hit["event"]["User"]) == ("Évil 😀 image", "Jürgen")
 
 
-SUMMARY_RULES = """
-title: Any whoami
-id: 00000000-0000-0000-0000-0000000000c1
-name: any_whoami
-logsource: {category: process_creation, product: windows}
-detection:
-  sel:
-    CommandLine|contains: whoami
-  condition: sel
----
+SUMMARY_RULES = WHOAMI_FEEDING_RULE + """---
 title: Whoami per computer
 id: 00000000-0000-0000-0000-0000000000c2
 correlation:
@@ -257,18 +249,10 @@ correlation:
 
 def three_sources(tmp_path: Path) -> Path:
     """Three 4688 events, a CrowdStrike one (which has no 'Computer' to group by), two Sysmon."""
-    lines: list[dict[str, Any]] = [
-        {"Channel": "Security", "EventID": 4688, "EventRecordID": n, "Computer": "ws",
-         "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": f"whoami /{n}",
-         "TimeCreated_SystemTime": "2024-06-03T08:00:00.000Z"} for n in (1, 2, 3)]
-    lines.append({"event_simpleName": "ProcessRollup2", "event_platform": "Win", "aid": "a1", "CommandLine": "whoami",
-                  "ImageFileName": "\\Device\\HarddiskVolume2\\Windows\\System32\\whoami.exe",
-                  "timestamp": "1717401600000"})
-    lines += [{"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "EventRecordID": n, "Computer": "ws",
-               "Image": "C:\\cmd.exe", "CommandLine": "whoami /all", "UtcTime": "2024-06-03 08:00:00.000"}
-              for n in (1, 2)]
+    events = [*(security_4688_json(n, f"whoami /{n}") for n in (1, 2, 3)), crowdstrike_json("whoami"),
+              sysmon_json(1, "whoami /all"), sysmon_json(2, "whoami /all")]
     path = tmp_path / "events.jsonl"
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
     return path
 
 
