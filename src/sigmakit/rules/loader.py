@@ -150,17 +150,19 @@ class LoadedRule:
         operands = {token for before, token in zip(["", *tokens], tokens) if before != "of"}
         for name in names:
             if len(name) > 3 and name.startswith("not") and name in operands:
-                line = self.positions.find_key(lambda path: path[-1:] == ("condition",)
-                                               or path[-2:-1] == ("condition",))
                 raise RuleError(f"selection {name!r} starts with 'not', which pySigma's condition parser reads as "
-                                f"'not {name[3:]}'; rename the selection", location=Location.of(self.path, line),
-                                rule_id=self.id)
+                                f"'not {name[3:]}'; rename the selection",
+                                location=Location.of(self.path, self._condition_line()), rule_id=self.id)
+
+    def _condition_line(self) -> int | None:
+        """The line of the rule's condition (or of its first item, for a list)."""
+        return self.positions.find_key(lambda path: path[-1:] == ("condition",) or path[-2:-1] == ("condition",))
 
     def error_from_pysigma(self, error: SigmaError) -> RuleError:
         """Turn a pySigma error (which has no line) into a RuleError with the best line known."""
         message = str(error.args[0]) if error.args else str(error)
         if isinstance(error, SigmaConditionError):
-            line = self.positions.find_key(lambda path: path[-1:] == ("condition",) or path[-2:-1] == ("condition",))
+            line = self._condition_line()
             if line is not None:
                 return RuleError(message, location=Location.of(self.path, line), rule_id=self.id)
         return RuleError(message, location=self.locate(message), rule_id=self.id)

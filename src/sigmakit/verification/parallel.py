@@ -194,19 +194,23 @@ class PartsPlan:
 
 
 def _plan_into(send: Any, paths: list[str | Path], jobs: int, source: str) -> None:
+    planned: Plan | None
     try:
         parts = plan_parts(paths, jobs)
     except BaseException:  # planned again by the parent, which raises it (see PartsPlan)
-        send.send(None)
-        send.close()
-        return
-    try:
-        sources = sample_sources(parts, source)
-    except Exception:  # noqa: BLE001 - a sample is a hint; the parts still hold every source
-        logger.debug("sampling the sources of %s failed", paths, exc_info=True)
-        sources = set()
-    send.send(Plan(parts, sources))
+        planned = None
+    else:
+        planned = Plan(parts, _sampled(parts, source))
+    send.send(planned)
     send.close()
+
+
+def _sampled(parts: list[Part], source: str) -> set[str]:
+    try:
+        return sample_sources(parts, source)
+    except Exception:  # noqa: BLE001 - a sample is a hint; the parts still hold every source
+        logger.debug("sampling the sources of the parts failed", exc_info=True)
+        return set()
 
 
 # -- the worker side (forked: these globals are the parent's at fork time) ---------------------
