@@ -91,8 +91,6 @@ class CompiledRegex:
 _WORD: Final = "0-9A-Za-z_"
 _SPACE: Final = "\\t\\n\\f\\r "
 _IN_CLASS: Final = {"d": "0-9", "w": _WORD, "s": _SPACE}
-# An inline flag group that may turn on verbose mode, where '#' starts a comment.
-_VERBOSE: Final = re.compile(r"\(\?[a-zA-Z-]*x")
 _OUTSIDE_CLASS: Final = {
     "d": "[0-9]", "D": "[^0-9]", "w": f"[{_WORD}]", "W": f"[^{_WORD}]", "s": f"[{_SPACE}]", "S": f"[^{_SPACE}]",
     # RE2's word boundary ignores case-insensitivity (``ſ`` and the Kelvin sign, which
@@ -100,6 +98,8 @@ _OUTSIDE_CLASS: Final = {
     "b": f"(?:(?<=(?-i:[{_WORD}]))(?!(?-i:[{_WORD}]))|(?<!(?-i:[{_WORD}]))(?=(?-i:[{_WORD}])))",
     "B": f"(?:(?<=(?-i:[{_WORD}]))(?=(?-i:[{_WORD}]))|(?<!(?-i:[{_WORD}]))(?!(?-i:[{_WORD}])))",
 }
+# An inline flag group that may turn on verbose mode, where '#' starts a comment.
+_VERBOSE: Final = re.compile(r"\(\?[a-zA-Z-]*x")
 
 
 def ascii_classes(pattern: str) -> str:
